@@ -1,0 +1,86 @@
+# arw-supervisor - plain Makefile.
+#   make            build the daemon and the stub runtime into build/
+#   make run        install dependencies if missing, build, mount at $(MOUNT)
+#   make test       install dependencies if missing, build, run every test
+#   make SANITIZE=address,undefined test   the same under ASan+UBSan (build-asan-ubsan/)
+
+MOUNT     ?= /arw
+MANIFESTS ?= $(CURDIR)/configs/runtimes.d
+STATE     ?= $(CURDIR)/.run/state
+SANITIZE  ?=
+
+comma := ,
+ifeq ($(SANITIZE),)
+BUILD ?= build
+SANFLAGS :=
+else
+BUILD ?= build-$(subst $(comma),-,$(subst address,asan,$(subst undefined,ubsan,$(subst thread,tsan,$(SANITIZE)))))
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKGS := fuse3 libcjson libcurl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation
+ifdef CI
+WARN    += -Werror
+endif
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c17 -D_GNU_SOURCE -DFUSE_USE_VERSION=312 -MMD -MP $(WARN) -fstack-protector-strong \
+           -D_FORTIFY_SOURCE=2 -Isupervisor -Ifs $(PKG_CFLAGS) $(SANFLAGS)
+LDFLAGS += -Wl,-z,relro,-z,now $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread
+
+# Everything but main.c goes into one archive that the unit tests link too.
+LIB_SRC := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c fs/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/arw-supervisor $(BUILD)/stub-llama $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libarw.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/arw-supervisor: $(BUILD)/supervisor/main.o $(BUILD)/libarw.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/stub-llama: $(BUILD)/examples/stub-llama.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libarw.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@./tests/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(STATE)
+	@echo "arw-supervisor: mounting at $(MOUNT) (Ctrl-C stops every runtime and unmounts)"
+	$(BUILD)/arw-supervisor -f --mount $(MOUNT) --manifests $(MANIFESTS) --state $(STATE)
+
+unit: all
+	@./tests/run.sh unit $(BUILD)
+
+integration: all
+	@./tests/run.sh integration $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@./tests/run.sh all $(BUILD)
+
+clean:
+	rm -rf build build-* .run
+
+.PHONY: all deps run unit integration test clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

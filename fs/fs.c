@@ -1,0 +1,792 @@
+/*
+ * fs.c - the /arw tree on libfuse's low-level API.
+ *
+ * Worker threads (fuse_session_loop_mt) run these handlers.  Each open of a
+ * generated file renders one snapshot into fi->fh (direct_io, so every read
+ * comes here and an fd never sees text older than its open).  ctl writes
+ * are parsed here and queued to the loop, which answers the request itself
+ * when the command is done: a `wait=` write holds no thread.  `events`
+ * reads are parked in events.c the same way.
+ *
+ * The only lock here is fs_open.mu, per open file, protecting its reply.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "events.h"
+#include "log.h"
+#include "loop.h"
+#include "registry.h"
+#include "render.h"
+#include "sup.h"
+
+#define FUSE_SUPER_MAGIC 0x65735546
+#define TIMEOUT 1.0
+
+enum of_kind { OF_DATA = 1, OF_CTL, OF_EVENTS, OF_DIR };
+
+struct fs_open {
+	enum of_kind kind;
+	fuse_ino_t ino;
+	uint32_t slot, gen;          /* runtime files */
+	bool root;                   /* the root ctl */
+	char *data;                  /* the snapshot served by read */
+	size_t len;
+	struct reg_dirent *ents;     /* OF_DIR */
+	size_t nents;
+	struct ev_reader *er;        /* OF_EVENTS */
+	pthread_mutex_t mu;          /* protects reply, reply_len, reply_pos */
+	char reply[1024];
+	size_t reply_len, reply_pos;
+	bool has_reply;
+};
+
+void fs_open_set_reply(struct fs_open *of, const char *text)
+{
+	pthread_mutex_lock(&of->mu);
+	snprintf(of->reply, sizeof(of->reply), "%s", text);
+	of->reply_len = strlen(of->reply);
+	of->reply_pos = 0;
+	of->has_reply = true;
+	pthread_mutex_unlock(&of->mu);
+}
+
+/* ---- what an inode is ---- */
+
+static bool top_exists(enum top t)
+{
+	return t == TOP_README || t == TOP_NODE || t == TOP_CTL || t == TOP_EVENTS ||
+	       t == TOP_MATRIX || t == TOP_MANIFESTS || t == TOP_RUNTIMES;
+}
+
+static bool is_dir_ino(fuse_ino_t ino)
+{
+	return ino == INO_ROOT || ino == TOP_MANIFESTS || ino == TOP_RUNTIMES ||
+	       (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_DIR);
+}
+
+static int64_t start_ms;
+
+static void set_time(struct timespec *ts, int64_t ms)
+{
+	if (ms <= 0)
+		ms = start_ms;
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+}
+
+/* Render the content of a file inode.  Returns 0, or -ENOENT. */
+static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
+{
+	struct snap *s;
+	int64_t now = now_ms();
+
+	*data = NULL;
+	*len = 0;
+	*mtime = 0;
+	if (ino >= INO_MF_BASE) {
+		s = reg_mf_get((uint32_t)(ino - INO_MF_BASE), NULL, 0);
+		if (!s)
+			return -ENOENT;
+		goto from_snap;
+	}
+	if (INO_IS_RT(ino)) {
+		enum rt_file f = INO_RT_KIND(ino);
+		struct rt_view *v;
+
+		if (f == RF_LOGS)
+			return reg_rt_logs(INO_RT_SLOT(ino), data, len, mtime);
+		if (f <= RF_DIR || f >= RF_COUNT)
+			return -ENOENT;
+		v = reg_rt_view(INO_RT_SLOT(ino), NULL, NULL);
+		if (!v)
+			return -ENOENT;
+		*data = render_rt_file(f, v, now, len);
+		*mtime = v->mtime[f];
+		rt_view_unref(v);
+		return *data ? 0 : -ENOMEM;
+	}
+	switch (ino) {
+	case TOP_README:
+		*data = render_readme(len);
+		*mtime = start_ms;
+		return *data ? 0 : -ENOMEM;
+	case TOP_EVENTS:
+		*data = strdup("");
+		*mtime = now;
+		return *data ? 0 : -ENOMEM;
+	case TOP_NODE:
+	case TOP_CTL:
+	case TOP_MATRIX:
+		s = reg_top_get((enum top)ino);
+		if (!s)
+			return -ENOENT;
+		goto from_snap;
+	default:
+		return -ENOENT;
+	}
+from_snap:
+	*data = malloc(s->len + 1);
+	if (*data) {
+		memcpy(*data, s->data, s->len);
+		*len = s->len;
+		*mtime = s->mtime_ms;
+	}
+	snap_unref(s);
+	return *data ? 0 : -ENOMEM;
+}
+
+static bool is_ctl(fuse_ino_t ino)
+{
+	return ino == TOP_CTL || (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_CTL);
+}
+
+/* Sizes that move with the clock or the output: no attribute caching. */
+static double attr_timeout(fuse_ino_t ino)
+{
+	if (ino == TOP_EVENTS || ino == TOP_MATRIX)
+		return 0;
+	if (INO_IS_RT(ino)) {
+		enum rt_file f = INO_RT_KIND(ino);
+
+		if (f == RF_LOGS || f == RF_HEALTH || f == RF_BUDGET)
+			return 0;
+	}
+	return TIMEOUT;
+}
+
+static int fill_attr(fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_uid = sup.uid;
+	st->st_gid = sup.gid;
+	if (is_dir_ino(ino)) {
+		int64_t m = start_ms;
+
+		if (INO_IS_RT(ino)) {
+			struct rt_view *v = reg_rt_view(INO_RT_SLOT(ino), NULL, NULL);
+
+			if (!v)
+				return -ENOENT;
+			m = v->mtime[RF_DIR];
+			rt_view_unref(v);
+		} else if (ino != INO_ROOT) {
+			m = reg_dir_mtime((enum top)ino);
+		}
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		set_time(&st->st_mtim, m);
+	} else {
+		char *data;
+		size_t len;
+		int64_t m;
+		int r;
+
+		if (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_LOGS)
+			r = reg_rt_logs_len(INO_RT_SLOT(ino), &len, &m), data = NULL;
+		else
+			r = content(ino, &data, &len, &m);
+		if (r < 0)
+			return r;
+		free(data);
+		st->st_mode = S_IFREG | 0444;
+		if (is_ctl(ino)) {
+			st->st_mode = S_IFREG | (sup.has_ctl_group ? 0664 : 0644);
+			if (sup.has_ctl_group)
+				st->st_gid = sup.ctl_gid;
+		}
+		st->st_nlink = 1;
+		st->st_size = (off_t)len;
+		set_time(&st->st_mtim, m);
+	}
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+	st->st_blksize = 4096;
+	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* No page cache for generated files, no writeback. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static void reply_entry(fuse_req_t req, fuse_ino_t ino, uint32_t gen)
+{
+	struct fuse_entry_param e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = fill_attr(ino, &e.attr);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	e.ino = ino;
+	e.generation = gen;
+	e.attr_timeout = attr_timeout(ino);
+	e.entry_timeout = TIMEOUT;
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	uint32_t slot, gen = 0, idx;
+	int t;
+
+	if (parent == INO_ROOT) {
+		for (t = TOP_README; t < TOP_MAX; t++) {
+			if (top_exists((enum top)t) && strcmp(top_name((enum top)t), name) == 0) {
+				reply_entry(req, (fuse_ino_t)t, 0);
+				return;
+			}
+		}
+	} else if (parent == TOP_RUNTIMES) {
+		if (reg_rt_lookup(name, &slot, &gen) == 0) {
+			reply_entry(req, INO_RT(slot, RF_DIR), gen);
+			return;
+		}
+	} else if (parent == TOP_MANIFESTS) {
+		if (reg_mf_lookup(name, &idx) == 0) {
+			reply_entry(req, INO_MF_BASE + idx, 0);
+			return;
+		}
+	} else if (INO_IS_RT(parent) && INO_RT_KIND(parent) == RF_DIR) {
+		struct rt_view *v = reg_rt_view(INO_RT_SLOT(parent), &gen, NULL);
+
+		if (v) {
+			rt_view_unref(v);
+			for (t = RF_STATE; t < RF_COUNT; t++) {
+				if (strcmp(rt_file_name((enum rt_file)t), name) == 0) {
+					reply_entry(req, INO_RT(INO_RT_SLOT(parent), t), gen);
+					return;
+				}
+			}
+		}
+	} else if (!is_dir_ino(parent)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int r;
+
+	(void)fi;
+	r = fill_attr(ino, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, attr_timeout(ino));
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	(void)attr;
+	(void)fi;
+	/* `>` opens ctl with O_TRUNC: accept a truncation of ctl, nothing else. */
+	if (is_ctl(ino) && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
+					 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME |
+					 FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME))) {
+		fs_getattr(req, ino, NULL);
+		return;
+	}
+	fuse_reply_err(req, EPERM);
+}
+
+static struct fs_open *of_new(enum of_kind kind, fuse_ino_t ino)
+{
+	struct fs_open *of = calloc(1, sizeof(*of));
+
+	if (!of)
+		return NULL;
+	of->kind = kind;
+	of->ino = ino;
+	pthread_mutex_init(&of->mu, NULL);
+	return of;
+}
+
+static void of_free(struct fs_open *of)
+{
+	if (!of)
+		return;
+	if (of->er)
+		events_release(of->er);
+	free(of->data);
+	free(of->ents);
+	pthread_mutex_destroy(&of->mu);
+	free(of);
+}
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_open *of;
+	int r = 0;
+	size_t i;
+
+	if (!is_dir_ino(ino)) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	of = of_new(OF_DIR, ino);
+	if (!of) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (ino == INO_ROOT) {
+		of->ents = calloc(TOP_MAX, sizeof(*of->ents));
+		for (i = TOP_README; of->ents && i < TOP_MAX; i++) {
+			if (!top_exists((enum top)i))
+				continue;
+			snprintf(of->ents[of->nents].name, sizeof(of->ents[0].name), "%s", top_name((enum top)i));
+			of->ents[of->nents++].ino = i;
+		}
+		r = of->ents ? 0 : -ENOMEM;
+	} else if (ino == TOP_RUNTIMES) {
+		r = reg_list_runtimes(&of->ents, &of->nents);
+	} else if (ino == TOP_MANIFESTS) {
+		r = reg_list_manifests(&of->ents, &of->nents);
+	} else {
+		uint32_t slot = INO_RT_SLOT(ino);
+		struct rt_view *v = reg_rt_view(slot, NULL, NULL);
+
+		if (!v) {
+			r = -ENOENT;
+		} else {
+			rt_view_unref(v);
+			of->ents = calloc(RF_COUNT, sizeof(*of->ents));
+			for (i = RF_STATE; of->ents && i < RF_COUNT; i++) {
+				snprintf(of->ents[of->nents].name, sizeof(of->ents[0].name), "%s",
+					 rt_file_name((enum rt_file)i));
+				of->ents[of->nents++].ino = INO_RT(slot, i);
+			}
+			r = of->ents ? 0 : -ENOMEM;
+		}
+	}
+	if (r < 0) {
+		of_free(of);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)of;
+	fuse_reply_open(req, fi);
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	char *buf = malloc(size ? size : 1);
+	size_t used = 0, total = of->nents + 2;
+	off_t i;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = off; (size_t)i < total; i++) {
+		struct stat st;
+		const char *name;
+		size_t need;
+
+		memset(&st, 0, sizeof(st));
+		if (i == 0) {
+			name = ".";
+			st.st_ino = ino;
+			st.st_mode = S_IFDIR;
+		} else if (i == 1) {
+			name = "..";
+			st.st_ino = ino == INO_ROOT ? INO_ROOT :
+				    (INO_IS_RT(ino) ? TOP_RUNTIMES : INO_ROOT);
+			st.st_mode = S_IFDIR;
+		} else {
+			name = of->ents[i - 2].name;
+			st.st_ino = of->ents[i - 2].ino;
+			st.st_mode = is_dir_ino(st.st_ino) ? S_IFDIR : S_IFREG;
+		}
+		need = fuse_add_direntry(req, buf + used, size - used, name, &st, i + 1);
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	of_free((struct fs_open *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_open *of;
+	int64_t m;
+	int r, acc = fi->flags & O_ACCMODE;
+
+	if (is_dir_ino(ino)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (acc != O_RDONLY && !is_ctl(ino)) {
+		/* root passes the kernel's mode check: refuse here too */
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	if (ino == TOP_EVENTS) {
+		of = of_new(OF_EVENTS, ino);
+		if (of)
+			of->er = events_open();
+		if (!of || !of->er) {
+			of_free(of);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		fi->direct_io = 1;
+		fi->nonseekable = 1;
+		fi->fh = (uint64_t)(uintptr_t)of;
+		fuse_reply_open(req, fi);
+		return;
+	}
+	of = of_new(is_ctl(ino) ? OF_CTL : OF_DATA, ino);
+	if (!of) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (INO_IS_RT(ino)) {
+		struct rt_view *v = reg_rt_view(INO_RT_SLOT(ino), &of->gen, NULL);
+
+		if (!v) {
+			of_free(of);
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		rt_view_unref(v);
+		of->slot = INO_RT_SLOT(ino);
+	}
+	of->root = ino == TOP_CTL;
+	r = content(ino, &of->data, &of->len, &m);
+	if (r < 0) {
+		of_free(of);
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)of;
+	fuse_reply_open(req, fi);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	if (of->kind == OF_EVENTS) {
+		events_read(of->er, req, size, fi->flags & O_NONBLOCK);
+		return;
+	}
+	if (of->kind == OF_CTL) {
+		pthread_mutex_lock(&of->mu);
+		if (of->has_reply) {
+			/* the reply to this descriptor's own write, read once */
+			size_t n = of->reply_len - of->reply_pos;
+			char tmp[sizeof(of->reply)];
+
+			if (n > size)
+				n = size;
+			memcpy(tmp, of->reply + of->reply_pos, n);
+			of->reply_pos += n;
+			pthread_mutex_unlock(&of->mu);
+			fuse_reply_buf(req, tmp, n);
+			return;
+		}
+		pthread_mutex_unlock(&of->mu);
+	}
+	if (off < 0 || (size_t)off >= of->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > of->len - (size_t)off)
+		size = of->len - (size_t)off;
+	fuse_reply_buf(req, of->data + off, size);
+}
+
+static void on_ctl_interrupt(fuse_req_t req, void *data)
+{
+	struct loop_cmd *c = calloc(1, sizeof(*c));
+
+	(void)req;
+	if (!c)
+		return;
+	c->kind = CMD_INTERRUPT;
+	c->park_id = (uint64_t)(uintptr_t)data;
+	loop_submit(c);
+}
+
+/* The command as written, on one line, printable, for ctl and logs. */
+static void command_text(const char *buf, size_t size, char *out, size_t outlen)
+{
+	size_t i, k = 0;
+
+	while (size && (buf[size - 1] == '\n' || buf[size - 1] == '\r'))
+		size--;
+	for (i = 0; i < size && k + 5 < outlen; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+
+		if (ch >= 0x20 && ch < 0x7f) {
+			out[k++] = (char)ch;
+		} else {
+			k += (size_t)snprintf(out + k, outlen - k, "\\x%02x", ch);
+		}
+	}
+	if (i < size && k + 4 < outlen)
+		k += (size_t)snprintf(out + k, outlen - k, "...");
+	out[k] = '\0';
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		     off_t off, struct fuse_file_info *fi)
+{
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+	struct loop_cmd *c;
+
+	(void)off;   /* writes ignore the offset: `>>` works too */
+	if (of->kind != OF_CTL) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	c->kind = of->root ? CMD_CTL_ROOT : CMD_CTL_RT;
+	c->slot = of->slot;
+	c->gen = of->gen;
+	c->req = req;
+	c->size = size;
+	c->of = of;
+	command_text(buf, size, c->text, sizeof(c->text));
+	c->parse_err = ctl_parse(buf, size, of->root, &c->ctl, c->errmsg, sizeof(c->errmsg));
+	(void)ino;
+	if (!c->parse_err && c->ctl.wait_s >= 0) {
+		c->park_id = loop_park_id();
+		fuse_req_interrupt_func(req, on_ctl_interrupt, (void *)(uintptr_t)c->park_id);
+	}
+	loop_submit(c);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	of_free((struct fs_open *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
+
+	if (of && of->kind == OF_EVENTS) {
+		events_poll(of->er, req, ph);
+		return;
+	}
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLRDNORM | (is_ctl(ino) ? POLLOUT | POLLWRNORM : 0));
+}
+
+static void fs_eperm_entry(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)mode;
+	fs_eperm_entry(req, parent, name);
+}
+
+static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)mode;
+	(void)rdev;
+	fs_eperm_entry(req, parent, name);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	(void)mode;
+	(void)fi;
+	fs_eperm_entry(req, parent, name);
+}
+
+static void fs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	fs_eperm_entry(req, parent, name);
+}
+
+static void fs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
+{
+	(void)ino;
+	fs_eperm_entry(req, parent, name);
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fs_eperm_entry(req, parent, name);
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.release = fs_release,
+	.poll = fs_poll,
+	.mkdir = fs_mkdir,
+	.mknod = fs_mknod,
+	.create = fs_create,
+	.unlink = fs_eperm_entry,
+	.rmdir = fs_eperm_entry,
+	.symlink = fs_symlink,
+	.link = fs_link,
+	.rename = fs_rename,
+};
+
+int fs_prepare_mountpoint(const char *mp, char *err, size_t errlen)
+{
+	struct stat st;
+	struct statfs sf;
+
+	if (stat(mp, &st) < 0) {
+		if (errno == ENOTCONN || errno == ECONNABORTED) {
+			log_warnx("%s: stale mount left by an earlier run; unmounting it", mp);
+			if (umount2(mp, MNT_DETACH) < 0) {
+				snprintf(err, errlen, "cannot unmount the stale mount at %s: %s", mp, strerror(errno));
+				return -errno;
+			}
+			return fs_prepare_mountpoint(mp, err, errlen);
+		}
+		if (errno == ENOENT) {
+			if (mkdir(mp, 0755) < 0) {
+				snprintf(err, errlen, "cannot create %s: %s", mp, strerror(errno));
+				return -errno;
+			}
+			return 0;
+		}
+		snprintf(err, errlen, "%s: %s", mp, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory", mp);
+		return -ENOTDIR;
+	}
+	if (statfs(mp, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC) {
+		snprintf(err, errlen, "%s is already a mounted FUSE filesystem (another arw-supervisor?); "
+			 "unmount it first: fusermount3 -u %s", mp, mp);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+int fs_mount(const char *mountpoint, int allow_other, struct fuse_session **out)
+{
+	char opts[256];
+	char *argv[] = { "arw-supervisor", "-o", opts, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct fuse_session *se;
+
+	start_ms = now_ms();
+	snprintf(opts, sizeof(opts), "fsname=arw,subtype=arw,default_permissions%s",
+		 allow_other ? ",allow_other" : "");
+	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+	if (!se)
+		return -EIO;
+	if (fuse_session_mount(se, mountpoint) != 0) {
+		fuse_session_destroy(se);
+		return -EIO;
+	}
+	*out = se;
+	return 0;
+}
+
+static pthread_t fs_thread;
+
+static void *fs_main(void *arg)
+{
+	struct fuse_session *se = arg;
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return NULL;
+}
+
+int fs_start(struct fuse_session *se)
+{
+	int r = pthread_create(&fs_thread, NULL, fs_main, se);
+
+	return r ? -r : 0;
+}
+
+void fs_stop(struct fuse_session *se)
+{
+	struct timespec ts;
+
+	fuse_session_exit(se);
+	fuse_session_unmount(se);
+	/* A descriptor still open on the detached mount keeps the connection
+	 * alive and the workers in read(); exit() closes /dev/fuse for us. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	if (pthread_timedjoin_np(fs_thread, NULL, &ts) != 0) {
+		log_warnx("FUSE workers still busy after unmount; leaving them to exit()");
+		return;
+	}
+	fuse_session_destroy(se);
+}

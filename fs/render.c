@@ -1,0 +1,531 @@
+/*
+ * render.c - the text of every generated file, from a published view.
+ * Pure (see render.h): any thread may call it; `now` comes from the caller.
+ */
+#include "render.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "budget.h"
+#include "log.h"
+
+static const char *const st_slugs[ST_COUNT] = {
+	"unknown", "starting", "ready", "degraded", "error", "stopping", "offline"
+};
+static const char *const st_labels[ST_COUNT] = {
+	"Unknown", "Starting", "Ready", "Degraded", "Error", "Stopping", "Offline"
+};
+static const char *const sev_slugs[SEV_COUNT] = { "info", "warn", "error" };
+static const char *const sev_labels[SEV_COUNT] = { "Info", "Warn", "Error" };
+
+const char *state_slug(enum rt_state s) { return (unsigned)s < ST_COUNT ? st_slugs[s] : "unknown"; }
+const char *state_label(enum rt_state s) { return (unsigned)s < ST_COUNT ? st_labels[s] : "Unknown"; }
+const char *severity_slug(enum severity s) { return (unsigned)s < SEV_COUNT ? sev_slugs[s] : "info"; }
+const char *severity_label(enum severity s) { return (unsigned)s < SEV_COUNT ? sev_labels[s] : "Info"; }
+
+const char *probe_type_name(enum probe_type t)
+{
+	switch (t) {
+	case PROBE_HTTP: return "http";
+	case PROBE_TCP: return "tcp";
+	case PROBE_EXEC: return "exec";
+	default: return "process";
+	}
+}
+
+struct rt_view *rt_view_new(void)
+{
+	struct rt_view *v = calloc(1, sizeof(*v));
+
+	if (v) {
+		atomic_init(&v->ref, 1);
+		v->exit_code = v->exit_signal = -1;
+	}
+	return v;
+}
+
+struct rt_view *rt_view_ref(struct rt_view *v)
+{
+	if (v)
+		atomic_fetch_add(&v->ref, 1);
+	return v;
+}
+
+void rt_view_unref(struct rt_view *v)
+{
+	size_t i;
+
+	if (!v || atomic_fetch_sub(&v->ref, 1) != 1)
+		return;
+	free(v->name);
+	free(v->adapter);
+	free(v->profile);
+	free(v->summary);
+	for (i = 0; i < v->ndetail; i++)
+		free(v->detail[i]);
+	free(v->detail);
+	free(v->restarts);
+	free(v->exit_reason);
+	free(v->probe_target);
+	free(v->probe_result);
+	free(v->source);
+	free(v->log_path);
+	free(v->manifest_json);
+	free(v->ctl_last);
+	free(v);
+}
+
+/* A growable string; on allocation failure it stays NULL and later appends
+ * are no-ops, so callers check once at the end. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->p && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = (b->cap ? b->cap * 2 : 256);
+		while (ncap < b->len + (size_t)n + 1)
+			ncap *= 2;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			free(b->p);
+			b->p = NULL;
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+static char *sb_done(struct sbuf *b, size_t *len)
+{
+	if (b->oom)
+		return NULL;
+	if (!b->p)
+		sb_printf(b, "%s", "");
+	*len = b->len;
+	return b->p;
+}
+
+char *render_label(const struct rt_view *v)
+{
+	struct sbuf b = {0};
+	size_t len;
+
+	sb_printf(&b, "%s - %s", state_label(v->state), v->summary ? v->summary : "");
+	return sb_done(&b, &len);
+}
+
+static void budget_of(const struct rt_view *v, int64_t now, struct budget *b)
+{
+	size_t i;
+
+	budget_init(b, v->max_restarts, v->window_seconds);
+	for (i = 0; i < v->nrestarts; i++)
+		budget_record(b, v->restarts[i], now);
+}
+
+static char *render_budget(const struct rt_view *v, int64_t now, size_t *len)
+{
+	struct budget *b = malloc(sizeof(*b));
+	struct sbuf s = {0};
+	char ts[32];
+
+	if (!b)
+		return NULL;
+	budget_of(v, now, b);
+	sb_printf(&s, "max_restarts=%d\nwindow_seconds=%d\nused=%d\nremaining=%d\nreset_at=%s\nexhausted=%s\n",
+		  b->max_restarts, b->window_seconds, budget_used(b, now),
+		  budget_remaining(b, now), fmt_time(ts, sizeof(ts), budget_reset_at(b, now)),
+		  budget_exhausted(b, now) ? "yes" : "no");
+	free(b);
+	return sb_done(&s, len);
+}
+
+static char *render_status(const struct rt_view *v, size_t *len)
+{
+	struct sbuf s = {0};
+	size_t i;
+
+	sb_printf(&s, "%s - %s\n", state_label(v->state), v->summary ? v->summary : "");
+	for (i = 0; i < v->ndetail; i++)
+		sb_printf(&s, "%s\n", v->detail[i]);
+	return sb_done(&s, len);
+}
+
+static cJSON *add_time(cJSON *o, const char *key, int64_t ms)
+{
+	char ts[32];
+
+	if (ms <= 0)
+		return cJSON_AddNullToObject(o, key);
+	return cJSON_AddStringToObject(o, key, fmt_time(ts, sizeof(ts), ms));
+}
+
+static void add_str_or_null(cJSON *o, const char *key, const char *val)
+{
+	if (val)
+		cJSON_AddStringToObject(o, key, val);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static char *aria_hint(const struct rt_view *v)
+{
+	struct sbuf s = {0};
+	size_t i, len;
+
+	sb_printf(&s, "Runtime %s status %s - %s.", v->name ? v->name : v->id,
+		  state_label(v->state), v->summary ? v->summary : "");
+	for (i = 0; i < v->ndetail; i++)
+		sb_printf(&s, "%s%s", i ? "; " : " ", v->detail[i]);
+	return sb_done(&s, &len);
+}
+
+static cJSON *modalities_json(unsigned m)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	if (m & MOD_TEXT)
+		cJSON_AddItemToArray(a, cJSON_CreateString("text"));
+	if (m & MOD_AUDIO)
+		cJSON_AddItemToArray(a, cJSON_CreateString("audio"));
+	if (m & MOD_VISION)
+		cJSON_AddItemToArray(a, cJSON_CreateString("vision"));
+	return a;
+}
+
+static cJSON *budget_json(const struct rt_view *v, int64_t now)
+{
+	struct budget *b = malloc(sizeof(*b));
+	cJSON *o = cJSON_CreateObject();
+
+	if (!b || !o) {
+		free(b);
+		cJSON_Delete(o);
+		return NULL;
+	}
+	budget_of(v, now, b);
+	cJSON_AddNumberToObject(o, "max_restarts", b->max_restarts);
+	cJSON_AddNumberToObject(o, "window_seconds", b->window_seconds);
+	cJSON_AddNumberToObject(o, "used", budget_used(b, now));
+	cJSON_AddNumberToObject(o, "remaining", budget_remaining(b, now));
+	add_time(o, "reset_at", budget_reset_at(b, now));
+	cJSON_AddBoolToObject(o, "exhausted", budget_exhausted(b, now));
+	free(b);
+	return o;
+}
+
+static char *json_done(cJSON *root, size_t *len)
+{
+	char *txt = cJSON_Print(root);
+	char *out;
+	size_t n;
+
+	cJSON_Delete(root);
+	if (!txt)
+		return NULL;
+	n = strlen(txt);
+	out = realloc(txt, n + 2);
+	if (!out) {
+		free(txt);
+		return NULL;
+	}
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	*len = n + 1;
+	return out;
+}
+
+static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
+{
+	cJSON *o = cJSON_CreateObject(), *d, *x;
+	char *label = render_label(v), *hint = aria_hint(v);
+	size_t i;
+
+	if (!o || !label || !hint) {
+		cJSON_Delete(o);
+		free(label);
+		free(hint);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "id", v->id);
+	cJSON_AddStringToObject(o, "name", v->name ? v->name : v->id);
+	cJSON_AddStringToObject(o, "adapter", v->adapter ? v->adapter : "process");
+	add_str_or_null(o, "profile", v->profile);
+	cJSON_AddStringToObject(o, "state", state_slug(v->state));
+	cJSON_AddStringToObject(o, "state_label", state_label(v->state));
+	cJSON_AddStringToObject(o, "severity", severity_slug(v->severity));
+	cJSON_AddStringToObject(o, "severity_label", severity_label(v->severity));
+	cJSON_AddStringToObject(o, "summary", v->summary ? v->summary : "");
+	cJSON_AddStringToObject(o, "label", label);
+	d = cJSON_AddArrayToObject(o, "detail");
+	for (i = 0; i < v->ndetail; i++)
+		cJSON_AddItemToArray(d, cJSON_CreateString(v->detail[i]));
+	cJSON_AddStringToObject(o, "aria_hint", hint);
+	if (v->pid > 0)
+		cJSON_AddNumberToObject(o, "pid", v->pid);
+	else
+		cJSON_AddNullToObject(o, "pid");
+	add_time(o, "started_at", v->pid > 0 ? v->started_at : 0);
+	if (v->pid > 0 && v->started_at > 0)
+		cJSON_AddNumberToObject(o, "uptime_seconds",
+					(double)((now - v->started_at) / 1000 > 0 ? (now - v->started_at) / 1000 : 0));
+	else
+		cJSON_AddNullToObject(o, "uptime_seconds");
+	add_time(o, "updated_at", v->updated_at);
+	cJSON_AddStringToObject(o, "accelerator", accel_name(v->accelerator));
+	cJSON_AddItemToObject(o, "modalities", modalities_json(v->modalities));
+	cJSON_AddItemToObject(o, "restart_budget", budget_json(v, now));
+
+	x = cJSON_AddObjectToObject(o, "last_exit");
+	if (v->has_exit) {
+		if (v->exit_code >= 0)
+			cJSON_AddNumberToObject(x, "code", v->exit_code);
+		else
+			cJSON_AddNullToObject(x, "code");
+		if (v->exit_signal > 0)
+			cJSON_AddNumberToObject(x, "signal", v->exit_signal);
+		else
+			cJSON_AddNullToObject(x, "signal");
+		add_time(x, "at", v->exit_at);
+		add_str_or_null(x, "reason", v->exit_reason);
+	} else {
+		cJSON_AddNullToObject(x, "code");
+		cJSON_AddNullToObject(x, "signal");
+		cJSON_AddNullToObject(x, "at");
+		cJSON_AddNullToObject(x, "reason");
+	}
+
+	x = cJSON_AddObjectToObject(o, "probe");
+	cJSON_AddStringToObject(x, "type", probe_type_name(v->probe_type));
+	add_str_or_null(x, "target", v->probe_target);
+	add_str_or_null(x, "last_result", v->probe_result);
+	if (v->probe_result)
+		cJSON_AddNumberToObject(x, "last_latency_ms", (double)v->probe_latency_ms);
+	else
+		cJSON_AddNullToObject(x, "last_latency_ms");
+	cJSON_AddNumberToObject(x, "consecutive_failures", v->probe_failures);
+	add_time(x, "last_ok_at", v->probe_last_ok_at);
+
+	x = cJSON_AddObjectToObject(o, "manifest");
+	add_str_or_null(x, "source", v->source);
+	add_time(x, "loaded_at", v->loaded_at);
+	add_str_or_null(o, "log_file", v->log_path);
+	free(label);
+	free(hint);
+	return json_done(o, len);
+}
+
+char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_t *len)
+{
+	struct sbuf s = {0};
+
+	switch (f) {
+	case RF_STATE:
+		sb_printf(&s, "%s\n", state_slug(v->state));
+		return sb_done(&s, len);
+	case RF_STATUS:
+		return render_status(v, len);
+	case RF_HEALTH:
+		return render_health(v, now, len);
+	case RF_BUDGET:
+		return render_budget(v, now, len);
+	case RF_CTL:
+		sb_printf(&s, "%s", v->ctl_last ? v->ctl_last : "");
+		return sb_done(&s, len);
+	case RF_MANIFEST:
+		sb_printf(&s, "%s", v->manifest_json ? v->manifest_json : "{}\n");
+		return sb_done(&s, len);
+	case RF_PID:
+		if (v->pid > 0)
+			sb_printf(&s, "%d\n", v->pid);
+		return sb_done(&s, len);
+	default:
+		errno = EINVAL;
+		return NULL;
+	}
+}
+
+char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
+		    int ttl_seconds, int64_t now, size_t *len)
+{
+	cJSON *root = cJSON_CreateObject(), *items, *item, *status, *rt, *states,
+	      *sev, *press, *byacc, *detail;
+	int count[ST_COUNT] = {0}, sevc[SEV_COUNT] = {0};
+	int acc_total[ACCEL_COUNT] = {0}, acc_state[ACCEL_COUNT][ST_COUNT];
+	int64_t updated = 0;
+	size_t i;
+	int s, a, considered = 0;
+	enum severity node_sev = SEV_INFO;
+	const char *code = "ok", *summary;
+	char buf[256], *hint;
+	struct sbuf hb = {0};
+	size_t hlen;
+
+	if (!root)
+		return NULL;
+	memset(acc_state, 0, sizeof(acc_state));
+	cJSON_AddNumberToObject(root, "ttl_seconds", ttl_seconds);
+	items = cJSON_AddObjectToObject(root, "items");
+	item = cJSON_AddObjectToObject(items, node);
+	cJSON_AddStringToObject(item, "target", node);
+	add_time(item, "generated", now);
+	press = cJSON_CreateArray();
+	for (i = 0; i < n; i++) {
+		const struct rt_view *v = views[i];
+		struct budget *b;
+
+		count[v->state]++;
+		sevc[v->severity]++;
+		acc_total[v->accelerator]++;
+		acc_state[v->accelerator][v->state]++;
+		if (v->updated_at > updated)
+			updated = v->updated_at;
+		if (v->state != ST_OFFLINE) {
+			considered++;
+			if (v->severity > node_sev)
+				node_sev = v->severity;
+		}
+		b = malloc(sizeof(*b));
+		if (!b)
+			continue;
+		budget_of(v, now, b);
+		if (budget_used(b, now) > 0 || budget_exhausted(b, now)) {
+			cJSON *p = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(p, "id", v->id);
+			cJSON_AddNumberToObject(p, "used", budget_used(b, now));
+			cJSON_AddNumberToObject(p, "remaining", budget_remaining(b, now));
+			cJSON_AddNumberToObject(p, "max_restarts", b->max_restarts);
+			add_time(p, "reset_at", budget_reset_at(b, now));
+			cJSON_AddBoolToObject(p, "exhausted", budget_exhausted(b, now));
+			cJSON_AddItemToArray(press, p);
+		}
+		free(b);
+	}
+	if (node_sev == SEV_ERROR)
+		code = "error";
+	else if (node_sev == SEV_WARN || count[ST_STARTING] || count[ST_STOPPING])
+		code = "degraded";
+	if (count[ST_STARTING] && node_sev == SEV_INFO)
+		node_sev = SEV_INFO;
+
+	status = cJSON_AddObjectToObject(item, "status");
+	cJSON_AddStringToObject(status, "code", code);
+	cJSON_AddStringToObject(status, "severity", severity_slug(node_sev));
+	cJSON_AddStringToObject(status, "severity_label", severity_label(node_sev));
+	if (considered == 0)
+		summary = n ? "All runtimes offline" : "No runtimes configured";
+	else if (strcmp(code, "ok") == 0)
+		summary = "Runtime telemetry nominal";
+	else if (strcmp(code, "error") == 0)
+		summary = "Runtime errors need attention";
+	else
+		summary = "Some runtimes are not ready";
+	snprintf(buf, sizeof(buf), "%s - %s",
+		 strcmp(code, "ok") == 0 ? "Ready" : strcmp(code, "error") == 0 ? "Error" : "Degraded",
+		 summary);
+	cJSON_AddStringToObject(status, "label", buf);
+	detail = cJSON_AddArrayToObject(status, "detail");
+	snprintf(buf, sizeof(buf), "%d of %zu runtimes ready", count[ST_READY], n);
+	cJSON_AddItemToArray(detail, cJSON_CreateString(buf));
+	for (s = 0; s < ST_COUNT; s++) {
+		if (s == ST_READY || !count[s])
+			continue;
+		snprintf(buf, sizeof(buf), "%d %s", count[s], state_slug((enum rt_state)s));
+		cJSON_AddItemToArray(detail, cJSON_CreateString(buf));
+	}
+	sb_printf(&hb, "Runtime status %s.", cJSON_GetObjectItem(status, "label")->valuestring);
+	for (i = 0; i < (size_t)cJSON_GetArraySize(detail); i++)
+		sb_printf(&hb, "%s%s", i ? "; " : " ", cJSON_GetArrayItem(detail, (int)i)->valuestring);
+	hint = sb_done(&hb, &hlen);
+	cJSON_AddStringToObject(status, "aria_hint", hint ? hint : "");
+	free(hint);
+
+	rt = cJSON_AddObjectToObject(item, "runtime");
+	cJSON_AddNumberToObject(rt, "total", (double)n);
+	add_time(rt, "updated", updated ? updated : now);
+	states = cJSON_AddObjectToObject(rt, "states");
+	for (s = 0; s < ST_COUNT; s++)
+		cJSON_AddNumberToObject(states, state_slug((enum rt_state)s), count[s]);
+	sev = cJSON_AddObjectToObject(rt, "severity");
+	for (s = 0; s < SEV_COUNT; s++)
+		cJSON_AddNumberToObject(sev, severity_slug((enum severity)s), sevc[s]);
+	cJSON_AddItemToObject(rt, "restart_pressure", press);
+	byacc = cJSON_AddObjectToObject(rt, "by_accelerator");
+	for (a = 0; a < ACCEL_COUNT; a++) {
+		cJSON *ao, *as;
+
+		if (!acc_total[a])
+			continue;
+		ao = cJSON_AddObjectToObject(byacc, accel_name((enum accel)a));
+		cJSON_AddNumberToObject(ao, "total", acc_total[a]);
+		as = cJSON_AddObjectToObject(ao, "states");
+		for (s = 0; s < ST_COUNT; s++)
+			if (acc_state[a][s])
+				cJSON_AddNumberToObject(as, state_slug((enum rt_state)s), acc_state[a][s]);
+	}
+	return json_done(root, len);
+}
+
+static const char readme_text[] =
+"arw-supervisor: local inference runtimes as files\n"
+"\n"
+"  node                  this node's id\n"
+"  ctl                   write: reload | stop-all | start-all\n"
+"  runtime_matrix.json   node read-model: states, severity, restart pressure\n"
+"  manifests/<file>      \"ok ...\" or \"error <file>:<line>:<col>: <message>\"\n"
+"  runtimes/<id>/\n"
+"    state               one word: unknown starting ready degraded error stopping offline\n"
+"    status              line 1 the label (\"Ready - Process healthy\"), then details\n"
+"    health.json         the full status object\n"
+"    budget              restart budget, key=value lines\n"
+"    logs                the last output of the runtime (stdout+stderr)\n"
+"    ctl                 write a verb; read the last command and its result\n"
+"    manifest.json       the effective manifest, defaults filled in\n"
+"    pid                 the process id, empty when not running\n"
+"\n"
+"ctl verbs: start | stop | restart | restore | reset-budget | kill SIG\n"
+"  restart and restore count against the budget (EAGAIN when exhausted);\n"
+"  unknown verbs fail with EINVAL; append \" wait=N\" to wait up to N s for ready.\n"
+"  Example: echo restore > /arw/runtimes/<id>/ctl\n"
+"\n"
+"Manifests: JSON files in the watched folder; see docs/manifest.md.\n";
+
+char *render_readme(size_t *len)
+{
+	char *p = strdup(readme_text);
+
+	if (p)
+		*len = sizeof(readme_text) - 1;
+	return p;
+}

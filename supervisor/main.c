@@ -1,0 +1,247 @@
+/*
+ * main.c - options, start-up and shutdown order.
+ *
+ * Start: parse options, block the signals the loop reads from its signalfd
+ * (before any thread exists, so every thread inherits the mask), become a
+ * subreaper (orphans of a runtime's group come back to us to be reaped),
+ * kill what an earlier crashed run left, mount, start the FUSE workers and
+ * the notifier, load the manifests, run the loop.
+ * Stop (SIGTERM/SIGINT): the loop stops every runtime in parallel and
+ * returns once every process group is gone; then unmount.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "fs.h"
+#include "log.h"
+#include "notify.h"
+#include "persist.h"
+#include "registry.h"
+#include "sup.h"
+
+void loop_fini(void);
+void events_fini(void);
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: arw-supervisor [-f] [-v] [--mount DIR] [--manifests DIR] [--state DIR] [options]\n"
+		"  --mount DIR        mount point (default /arw)\n"
+		"  --manifests DIR    watched manifest folder (default /etc/arw/runtimes.d)\n"
+		"  --state DIR        budgets, desired states, log files (default /var/lib/arw)\n"
+		"  --bundles DIR      bundle catalogs folder (accepted; not used yet)\n"
+		"  --node-id ID       default: $ARW_NODE_ID, else the hostname, else \"local\"\n"
+		"  --allow-other      let other users (dashboards, containers) use the tree\n"
+		"  --ctl-group GROUP  members of GROUP may write ctl files\n"
+		"  --check            validate the manifests folder, print every error, exit 0/2\n"
+		"  -f                 stay in the foreground; -v more logging\n"
+		"environment: ARW_NODE_ID, ARW_RUNTIME_RESTART_MAX (3), ARW_RUNTIME_RESTART_WINDOW_SEC (600),\n"
+		"  ARW_RUNTIME_HEALTH_INTERVAL_MS (5000), ARW_RUNTIME_MATRIX_TTL_SEC (60, 10..900)\n");
+}
+
+static int env_int(const char *name, int def, int lo, int hi)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return def;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || n < lo || n > hi) {
+		log_warnx("ignoring %s=%s (expected an integer from %d to %d)", name, v, lo, hi);
+		return def;
+	}
+	return (int)n;
+}
+
+static int abs_path(const char *in, char *out, size_t len, bool must_exist)
+{
+	char cwd[PATH_MAX];
+
+	if (must_exist) {
+		if (!realpath(in, out))
+			return -errno;
+		return 0;
+	}
+	if (in[0] == '/') {
+		snprintf(out, len, "%s", in);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	if ((size_t)snprintf(out, len, "%s/%s", cwd, in) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static void publish_static(void)
+{
+	char buf[300];
+	struct snap *s;
+	int64_t now = now_ms();
+
+	snprintf(buf, sizeof(buf), "%s\n", sup.node);
+	if ((s = snap_new(buf, strlen(buf), now)))
+		reg_top_set(TOP_NODE, s);
+	snprintf(sup.root_ctl_last, sizeof(sup.root_ctl_last), "no command yet (verbs: reload, stop-all, start-all)\n");
+	if ((s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now)))
+		reg_top_set(TOP_CTL, s);
+	reg_dir_touch(TOP_RUNTIMES, now);
+	reg_dir_touch(TOP_MANIFESTS, now);
+	loop_publish_root();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mount", required_argument, NULL, 'm' },
+		{ "manifests", required_argument, NULL, 'M' },
+		{ "state", required_argument, NULL, 's' },
+		{ "bundles", required_argument, NULL, 'b' },
+		{ "node-id", required_argument, NULL, 'n' },
+		{ "allow-other", no_argument, NULL, 'a' },
+		{ "ctl-group", required_argument, NULL, 'g' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mount = "/arw", *manifests = "/etc/arw/runtimes.d", *state = "/var/lib/arw";
+	const char *node = NULL, *ctl_group = NULL;
+	bool foreground = false, check = false;
+	char err[512];
+	sigset_t set;
+	int c, r, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': mount = optarg; break;
+		case 'M': manifests = optarg; break;
+		case 's': state = optarg; break;
+		case 'b': break;
+		case 'n': node = optarg; break;
+		case 'a': sup.allow_other = true; break;
+		case 'g': ctl_group = optarg; break;
+		case 'c': check = true; break;
+		case 'f': foreground = true; break;
+		case 'v': sup.verbose++; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "arw-supervisor: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init(sup.verbose);
+	sup.uid = geteuid();
+	sup.gid = getegid();
+	sup.defs.max_restarts = env_int("ARW_RUNTIME_RESTART_MAX", 3, 0, BUDGET_MAX_RESTARTS);
+	sup.defs.window_seconds = env_int("ARW_RUNTIME_RESTART_WINDOW_SEC", 600, 1, 604800);
+	sup.defs.interval_ms = env_int("ARW_RUNTIME_HEALTH_INTERVAL_MS", 5000, 100, 3600000);
+	sup.matrix_ttl = env_int("ARW_RUNTIME_MATRIX_TTL_SEC", 60, INT32_MIN, INT32_MAX);
+	if (sup.matrix_ttl < 10)
+		sup.matrix_ttl = 10;
+	if (sup.matrix_ttl > 900)
+		sup.matrix_ttl = 900;
+	if (!node || !*node)
+		node = getenv("ARW_NODE_ID");
+	if (node && *node) {
+		snprintf(sup.node, sizeof(sup.node), "%s", node);
+	} else if (gethostname(sup.node, sizeof(sup.node) - 1) < 0 || !sup.node[0]) {
+		snprintf(sup.node, sizeof(sup.node), "local");
+	}
+	if (ctl_group) {
+		struct group *g = getgrnam(ctl_group);
+		char *end;
+		unsigned long n = strtoul(ctl_group, &end, 10);
+
+		if (g)
+			sup.ctl_gid = g->gr_gid;
+		else if (*ctl_group && !*end)
+			sup.ctl_gid = (gid_t)n;
+		else {
+			fprintf(stderr, "arw-supervisor: unknown group \"%s\"\n", ctl_group);
+			return 2;
+		}
+		sup.has_ctl_group = true;
+	}
+	if ((r = abs_path(manifests, sup.manifests, sizeof(sup.manifests), true)) < 0) {
+		fprintf(stderr, "arw-supervisor: manifests folder %s: %s\n", manifests, strerror(-r));
+		return 2;
+	}
+	if (check)
+		return scan_check();
+	if (abs_path(mount, sup.mount, sizeof(sup.mount), false) < 0 ||
+	    abs_path(state, sup.state, sizeof(sup.state), false) < 0) {
+		fprintf(stderr, "arw-supervisor: bad --mount or --state path\n");
+		return 2;
+	}
+	if ((r = persist_init(sup.state)) < 0) {
+		fprintf(stderr, "arw-supervisor: state folder %s: %s\n", sup.state, strerror(-r));
+		return 2;
+	}
+	if ((r = fs_prepare_mountpoint(sup.mount, err, sizeof(err))) < 0) {
+		fprintf(stderr, "arw-supervisor: %s\n", err);
+		return r == -EBUSY ? 1 : 2;
+	}
+	if (!foreground && daemon(1, 1) < 0) {
+		fprintf(stderr, "arw-supervisor: cannot daemonize: %s\n", strerror(errno));
+		return 1;
+	}
+
+	/* Before any thread: every thread inherits this mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("cannot become a subreaper; orphans of a runtime may linger");
+	if ((r = persist_kill_stale()) > 0)
+		log_info("cleaned up %d process group%s from an earlier run", r, r == 1 ? "" : "s");
+
+	if ((r = loop_init()) < 0) {
+		log_warnx("cannot set up the event loop: %s", strerror(-r));
+		return 1;
+	}
+	publish_static();
+	if ((r = fs_mount(sup.mount, sup.allow_other, &sup.se)) < 0) {
+		log_warnx("cannot mount at %s", sup.mount);
+		return 1;
+	}
+	if (notify_start(sup.se) < 0 || fs_start(sup.se) < 0) {
+		log_warnx("cannot start threads");
+		fuse_session_unmount(sup.se);
+		return 1;
+	}
+	if ((r = scan_init()) < 0)
+		log_warnx("cannot watch %s: %s; changes need `echo reload > ctl`",
+			  sup.manifests, strerror(-r));
+	log_info("arw-supervisor: node %s, mounted at %s, manifests %s, state %s",
+		 sup.node, sup.mount, sup.manifests, sup.state);
+	scan_all();
+	if (loop_run() < 0)
+		rc = 1;
+	log_info("every runtime stopped; unmounting %s", sup.mount);
+	notify_stop();
+	fs_stop(sup.se);
+	loop_fini();
+	reg_fini();
+	events_fini();
+	return rc;
+}

@@ -1,0 +1,1533 @@
+/*
+ * manifest.c - runtime manifests: one file's text in, runtime specs or
+ * "file:line:col: message" errors out; and the life cycle of an rt_spec
+ * (copy, compare, render, free).
+ *
+ * Pure: no fd, no clock.  The only shared state is a mutex around cJSON's
+ * parser, which writes a global error slot of its own; everything else lives
+ * on the caller's stack, so any thread may call in.  cJSON keeps no
+ * positions: jsonpos.c finds them in the text.  Every error of a file is
+ * reported, in document order, and a file with any error yields no spec.
+ */
+#include "manifest.h"
+#include "jsonpos.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+/* Past this many, one line says how many more there were. */
+#define MANIFEST_MAX_ERRORS 100
+/* Bytes of a file-supplied string (an id, a key) quoted in a message. */
+#define QUOTE_MAX 64
+
+static const struct manifest_defaults builtin_defs = {
+	.max_restarts = 3, .window_seconds = 600, .interval_ms = 5000,
+};
+
+/* cJSON_Parse* stores its error position in a global (protects nothing else). */
+static pthread_mutex_t cjson_parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- name tables -------------------------------------------------------- */
+
+static const char *const accel_names[ACCEL_COUNT] = {
+	"cpu", "gpu_cuda", "gpu_rocm", "gpu_metal", "gpu_vulkan", "npu",
+};
+static const char *const policy_names[] = { "on-failure", "always", "never" };
+static const char *const modality_names[] = { "text", "audio", "vision" };
+static const unsigned modality_bits[] = { MOD_TEXT, MOD_AUDIO, MOD_VISION };
+static const char *const method_names[] = { "GET", "HEAD", "POST" };
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Stop signals by name; the rest are accepted (and rendered) as numbers.
+ * STOP, TSTP and CONT are left out on purpose: they do not end a process. */
+static const struct {
+	const char *name;
+	int sig;
+} signal_names[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "ABRT", SIGABRT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM }, { "WINCH", SIGWINCH },
+};
+
+static const char *const wrapper_keys[] = { "version", "runtimes", NULL };
+static const char *const runtime_keys[] = {
+	"id", "adapter", "name", "profile", "preset", "modalities",
+	"accelerator", "auto_start", "tags", "process", "restart", NULL,
+};
+static const char *const process_keys[] = {
+	"command", "args", "env", "workdir", "user", "group", "health",
+	"stop", "logs", NULL,
+};
+static const char *const health_keys[] = {
+	"url", "tcp", "exec", "method", "expect_status", "expect_body",
+	"timeout_ms", "interval_ms", "startup_timeout_ms", "failure_threshold",
+	NULL,
+};
+static const char *const stop_keys[] = { "signal", "timeout_ms", NULL };
+static const char *const logs_keys[] = {
+	"ring_bytes", "file_max_bytes", "files", NULL,
+};
+static const char *const restart_keys[] = {
+	"policy", "max_restarts", "window_seconds", NULL,
+};
+#define MAX_KEYS 16	/* no key table above is longer */
+
+const char *accel_name(enum accel a)
+{
+	return (unsigned)a < ACCEL_COUNT ? accel_names[a] : "unknown";
+}
+
+const char *restart_policy_name(enum restart_policy p)
+{
+	return (unsigned)p < NELEM(policy_names) ? policy_names[p] : "unknown";
+}
+
+static const char *signal_name(int sig)
+{
+	for (size_t i = 0; i < NELEM(signal_names); i++)
+		if (signal_names[i].sig == sig)
+			return signal_names[i].name;
+	return NULL;
+}
+
+/* "TERM", "SIGTERM", "term": the number, or 0. */
+static int signal_by_name(const char *name)
+{
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (size_t i = 0; i < NELEM(signal_names); i++)
+		if (strcasecmp(signal_names[i].name, name) == 0)
+			return signal_names[i].sig;
+	return 0;
+}
+
+bool rt_id_valid(const char *id)
+{
+	size_t n;
+
+	if (!id || !((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9')))
+		return false;
+	for (n = 1; id[n]; n++) {
+		char c = id[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return n <= RT_ID_MAX;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+bool manifest_file_ignored(const char *name)
+{
+	/* '.' covers editor locks (".#x.json") and swap files (".x.json.swp"). */
+	if (!name || !name[0] || name[0] == '.')
+		return true;
+	if (ends_with(name, "~") || ends_with(name, ".swp") ||
+	    ends_with(name, ".tmp"))
+		return true;
+	return !ends_with(name, ".json");
+}
+
+static bool env_name_valid(const char *s)
+{
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') ||
+	      s[0] == '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
+/* ---- rt_spec life cycle ------------------------------------------------- */
+
+static void free_strv(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_kv(struct kv *kv, size_t n)
+{
+	if (!kv)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].val);
+	}
+	free(kv);
+}
+
+void rt_spec_free(struct rt_spec *s)
+{
+	if (!s)
+		return;
+	free(s->adapter);
+	free(s->name);
+	free(s->profile);
+	free(s->preset);
+	free_kv(s->tags, s->ntags);
+	free(s->command);
+	free_strv(s->args, s->nargs);
+	free_kv(s->env, s->nenv);
+	free(s->workdir);
+	free(s->user);
+	free(s->group);
+	free(s->health.url);
+	free(s->health.tcp);
+	free_strv(s->health.exec, s->health.nexec);
+	free(s->health.method);
+	free(s->health.expect_body);
+	free(s);
+}
+
+/* A spec with every default in place, string fields NULL but for `method`
+ * and an empty argv. */
+static struct rt_spec *spec_new(const struct manifest_defaults *d)
+{
+	struct rt_spec *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->modalities = MOD_TEXT;
+	s->accelerator = ACCEL_CPU;
+	s->args = calloc(1, sizeof(*s->args));
+	s->health.type = PROBE_NONE;
+	s->health.method = strdup("GET");
+	s->health.expect_status = 200;
+	s->health.timeout_ms = 5000;
+	s->health.interval_ms = d->interval_ms;
+	s->health.startup_timeout_ms = 120000;
+	s->health.failure_threshold = 3;
+	s->stop_signal = SIGTERM;
+	s->stop_timeout_ms = 10000;
+	s->ring_bytes = 65536;
+	s->file_max_bytes = 1048576;
+	s->log_files = 3;
+	s->restart_policy = RESTART_ON_FAILURE;
+	s->max_restarts = d->max_restarts;
+	s->window_seconds = d->window_seconds;
+	if (!s->args || !s->health.method) {
+		rt_spec_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static char *dup_or_null(const char *src, bool *ok)
+{
+	char *d;
+
+	if (!src)
+		return NULL;
+	d = strdup(src);
+	if (!d)
+		*ok = false;
+	return d;
+}
+
+static char **dup_strv(char *const *v, size_t n, bool *ok)
+{
+	char **d;
+
+	if (!v)
+		return NULL;
+	d = calloc(n + 1, sizeof(*d));
+	if (!d) {
+		*ok = false;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		d[i] = dup_or_null(v[i], ok);
+	return d;
+}
+
+static struct kv *dup_kv(const struct kv *kv, size_t n, bool *ok)
+{
+	struct kv *d;
+
+	if (!kv)
+		return NULL;
+	d = calloc(n ? n : 1, sizeof(*d));
+	if (!d) {
+		*ok = false;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		d[i].key = dup_or_null(kv[i].key, ok);
+		d[i].val = dup_or_null(kv[i].val, ok);
+	}
+	return d;
+}
+
+struct rt_spec *rt_spec_dup(const struct rt_spec *s)
+{
+	struct rt_spec *d;
+	bool ok = true;
+
+	if (!s)
+		return NULL;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return NULL;
+	*d = *s;
+	/* Forget the borrowed pointers first, so that a failure half-way frees
+	 * only what was copied. */
+	d->adapter = d->name = d->profile = d->preset = NULL;
+	d->command = d->workdir = d->user = d->group = NULL;
+	d->tags = d->env = NULL;
+	d->args = NULL;
+	d->health.url = d->health.tcp = d->health.method = NULL;
+	d->health.expect_body = NULL;
+	d->health.exec = NULL;
+
+	d->adapter = dup_or_null(s->adapter, &ok);
+	d->name = dup_or_null(s->name, &ok);
+	d->profile = dup_or_null(s->profile, &ok);
+	d->preset = dup_or_null(s->preset, &ok);
+	d->tags = dup_kv(s->tags, s->ntags, &ok);
+	d->command = dup_or_null(s->command, &ok);
+	d->args = dup_strv(s->args, s->nargs, &ok);
+	d->env = dup_kv(s->env, s->nenv, &ok);
+	d->workdir = dup_or_null(s->workdir, &ok);
+	d->user = dup_or_null(s->user, &ok);
+	d->group = dup_or_null(s->group, &ok);
+	d->health.url = dup_or_null(s->health.url, &ok);
+	d->health.tcp = dup_or_null(s->health.tcp, &ok);
+	d->health.exec = dup_strv(s->health.exec, s->health.nexec, &ok);
+	d->health.method = dup_or_null(s->health.method, &ok);
+	d->health.expect_body = dup_or_null(s->health.expect_body, &ok);
+	if (!d->tags)
+		d->ntags = 0;
+	if (!d->args)
+		d->nargs = 0;
+	if (!d->env)
+		d->nenv = 0;
+	if (!d->health.exec)
+		d->health.nexec = 0;
+	if (!ok) {
+		rt_spec_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = *(const struct kv *const *)a;
+	const struct kv *y = *(const struct kv *const *)b;
+	int r = strcmp(x->key ? x->key : "", y->key ? y->key : "");
+
+	return r ? r : strcmp(x->val ? x->val : "", y->val ? y->val : "");
+}
+
+/* Same set of pairs, in any order.  Falls back to comparing in order when
+ * memory is short: a spurious "differs" only costs a restart. */
+static bool env_differs(const struct kv *a, size_t na, const struct kv *b,
+			size_t nb)
+{
+	const struct kv **pa, **pb;
+	bool differs = false;
+
+	if (na != nb)
+		return true;
+	if (na == 0)
+		return false;
+	pa = malloc(na * sizeof(*pa));
+	pb = malloc(nb * sizeof(*pb));
+	if (!pa || !pb) {
+		free(pa);
+		free(pb);
+		for (size_t i = 0; i < na; i++)
+			if (str_differs(a[i].key, b[i].key) ||
+			    str_differs(a[i].val, b[i].val))
+				return true;
+		return false;
+	}
+	for (size_t i = 0; i < na; i++) {
+		pa[i] = &a[i];
+		pb[i] = &b[i];
+	}
+	qsort(pa, na, sizeof(*pa), kv_cmp);
+	qsort(pb, nb, sizeof(*pb), kv_cmp);
+	for (size_t i = 0; i < na && !differs; i++)
+		differs = kv_cmp(&pa[i], &pb[i]) != 0;
+	free(pa);
+	free(pb);
+	return differs;
+}
+
+bool rt_spec_launch_differs(const struct rt_spec *a, const struct rt_spec *b)
+{
+	if (!a || !b)
+		return a != b;
+	if (str_differs(a->adapter, b->adapter) ||
+	    str_differs(a->command, b->command) ||
+	    str_differs(a->workdir, b->workdir) ||
+	    str_differs(a->user, b->user) ||
+	    str_differs(a->group, b->group))
+		return true;
+	if (a->nargs != b->nargs)
+		return true;
+	for (size_t i = 0; i < a->nargs; i++)
+		if (str_differs(a->args[i], b->args[i]))
+			return true;
+	if (env_differs(a->env, a->nenv, b->env, b->nenv))
+		return true;
+	return a->stop_signal != b->stop_signal ||
+	       a->stop_timeout_ms != b->stop_timeout_ms ||
+	       a->ring_bytes != b->ring_bytes ||
+	       a->file_max_bytes != b->file_max_bytes ||
+	       a->log_files != b->log_files;
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+static void put_str(cJSON *o, const char *k, const char *v, bool *ok)
+{
+	if (v && !cJSON_AddStringToObject(o, k, v))
+		*ok = false;
+}
+
+static void put_num(cJSON *o, const char *k, double v, bool *ok)
+{
+	if (!cJSON_AddNumberToObject(o, k, v))
+		*ok = false;
+}
+
+static void put_strv(cJSON *o, const char *k, char *const *v, size_t n,
+		     bool *ok)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, k);
+
+	if (!a) {
+		*ok = false;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateString(v[i] ? v[i] : "");
+
+		if (!e || !cJSON_AddItemToArray(a, e)) {
+			cJSON_Delete(e);
+			*ok = false;
+			return;
+		}
+	}
+}
+
+static void put_kv(cJSON *o, const char *k, const struct kv *kv, size_t n,
+		   bool *ok)
+{
+	cJSON *m = cJSON_AddObjectToObject(o, k);
+
+	if (!m) {
+		*ok = false;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		put_str(m, kv[i].key, kv[i].val ? kv[i].val : "", ok);
+}
+
+static cJSON *put_obj(cJSON *o, const char *k, bool *ok)
+{
+	cJSON *c = o ? cJSON_AddObjectToObject(o, k) : NULL;
+
+	if (!c)
+		*ok = false;
+	return c;
+}
+
+char *rt_spec_to_json(const struct rt_spec *s)
+{
+	cJSON *root, *proc, *health, *stop, *logs, *restart, *mods;
+	const char *sig;
+	char *text = NULL, *nl;
+	bool ok = true;
+	size_t n;
+
+	if (!s)
+		return NULL;
+	root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	put_str(root, "id", s->id, &ok);
+	put_str(root, "adapter", s->adapter, &ok);
+	put_str(root, "name", s->name ? s->name : s->id, &ok);
+	put_str(root, "profile", s->profile, &ok);
+	put_str(root, "preset", s->preset, &ok);
+	mods = cJSON_AddArrayToObject(root, "modalities");
+	if (!mods)
+		ok = false;
+	for (size_t i = 0; mods && i < NELEM(modality_names); i++) {
+		cJSON *e;
+
+		if (!(s->modalities & modality_bits[i]))
+			continue;
+		e = cJSON_CreateString(modality_names[i]);
+		if (!e || !cJSON_AddItemToArray(mods, e)) {
+			cJSON_Delete(e);
+			ok = false;
+		}
+	}
+	put_str(root, "accelerator", accel_name(s->accelerator), &ok);
+	if (!cJSON_AddBoolToObject(root, "auto_start", s->auto_start))
+		ok = false;
+	put_kv(root, "tags", s->tags, s->ntags, &ok);
+
+	proc = put_obj(root, "process", &ok);
+	if (proc) {
+		put_str(proc, "command", s->command, &ok);
+		put_strv(proc, "args", s->args, s->nargs, &ok);
+		put_kv(proc, "env", s->env, s->nenv, &ok);
+		put_str(proc, "workdir", s->workdir, &ok);
+		put_str(proc, "user", s->user, &ok);
+		put_str(proc, "group", s->group, &ok);
+	}
+	health = put_obj(proc, "health", &ok);
+	if (health) {
+		const struct health_spec *h = &s->health;
+
+		if (h->type == PROBE_HTTP)
+			put_str(health, "url", h->url, &ok);
+		else if (h->type == PROBE_TCP)
+			put_str(health, "tcp", h->tcp, &ok);
+		else if (h->type == PROBE_EXEC)
+			put_strv(health, "exec", h->exec, h->nexec, &ok);
+		put_str(health, "method", h->method ? h->method : "GET", &ok);
+		put_num(health, "expect_status", h->expect_status, &ok);
+		put_str(health, "expect_body", h->expect_body, &ok);
+		put_num(health, "timeout_ms", h->timeout_ms, &ok);
+		put_num(health, "interval_ms", h->interval_ms, &ok);
+		put_num(health, "startup_timeout_ms", h->startup_timeout_ms, &ok);
+		put_num(health, "failure_threshold", h->failure_threshold, &ok);
+	}
+	stop = put_obj(proc, "stop", &ok);
+	if (stop) {
+		sig = signal_name(s->stop_signal);
+		if (sig)
+			put_str(stop, "signal", sig, &ok);
+		else
+			put_num(stop, "signal", s->stop_signal, &ok);
+		put_num(stop, "timeout_ms", s->stop_timeout_ms, &ok);
+	}
+	logs = put_obj(proc, "logs", &ok);
+	if (logs) {
+		put_num(logs, "ring_bytes", (double)s->ring_bytes, &ok);
+		put_num(logs, "file_max_bytes", (double)s->file_max_bytes, &ok);
+		put_num(logs, "files", s->log_files, &ok);
+	}
+	restart = put_obj(root, "restart", &ok);
+	if (restart) {
+		put_str(restart, "policy", restart_policy_name(s->restart_policy), &ok);
+		put_num(restart, "max_restarts", s->max_restarts, &ok);
+		put_num(restart, "window_seconds", s->window_seconds, &ok);
+	}
+
+	if (ok)
+		text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		return NULL;
+	n = strlen(text);
+	nl = realloc(text, n + 2);
+	if (!nl) {
+		free(text);
+		return NULL;
+	}
+	nl[n] = '\n';
+	nl[n + 1] = '\0';
+	return nl;
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+static void free_specs(struct rt_spec **specs, size_t n)
+{
+	if (!specs)
+		return;
+	for (size_t i = 0; i < n; i++)
+		rt_spec_free(specs[i]);
+	free(specs);
+}
+
+void manifest_result_free(struct manifest_result *res)
+{
+	if (!res)
+		return;
+	free_specs(res->specs, res->nspecs);
+	for (size_t i = 0; i < res->nerrors; i++)
+		free(res->errors[i]);
+	free(res->errors);
+	memset(res, 0, sizeof(*res));
+}
+
+static int result_append(struct manifest_result *res, char *line)
+{
+	char **v = realloc(res->errors, (res->nerrors + 1) * sizeof(*v));
+
+	if (!v) {
+		free(line);
+		return -ENOMEM;
+	}
+	res->errors = v;
+	res->errors[res->nerrors++] = line;
+	free_specs(res->specs, res->nspecs);
+	res->specs = NULL;
+	res->nspecs = 0;
+	return 0;
+}
+
+int manifest_add_error(struct manifest_result *res, const char *file,
+		       unsigned line, unsigned col, const char *fmt, ...)
+{
+	char *msg, *full;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	r = asprintf(&full, "%s:%u:%u: %s", file ? file : "(manifest)", line,
+		     col, msg);
+	free(msg);
+	if (r < 0)
+		return -ENOMEM;
+	return result_append(res, full);
+}
+
+/* ---- checking ------------------------------------------------------------- */
+
+struct perr {
+	unsigned line, col;
+	size_t seq;             /* order of discovery, to keep sorting stable */
+	char *msg;
+};
+
+struct ctx {
+	const char *file;
+	const struct manifest_defaults *defs;
+	struct jsonpos_table pos;
+	struct perr *errs;
+	size_t nerrs, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 4, 0)))
+static void verr(struct ctx *c, unsigned line, unsigned col, const char *fmt,
+		 va_list ap)
+{
+	char *msg;
+
+	if (c->nerrs == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct perr *v = realloc(c->errs, cap * sizeof(*v));
+
+		if (!v) {
+			c->oom = true;
+			return;
+		}
+		c->errs = v;
+		c->cap = cap;
+	}
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		c->oom = true;
+		return;
+	}
+	c->errs[c->nerrs] = (struct perr){
+		.line = line, .col = col, .seq = c->nerrs, .msg = msg,
+	};
+	c->nerrs++;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void err_at(struct ctx *c, unsigned line, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* At the value of `n` (for an object: its opening brace). */
+__attribute__((format(printf, 3, 4)))
+static void err_val(struct ctx *c, const cJSON *n, const char *fmt, ...)
+{
+	const struct jsonpos *p = jsonpos_find(&c->pos, n);
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(c, p ? p->line : 1, p ? p->col : 1, fmt, ap);
+	va_end(ap);
+}
+
+/* At the key of object member `n`. */
+__attribute__((format(printf, 3, 4)))
+static void err_key(struct ctx *c, const cJSON *n, const char *fmt, ...)
+{
+	const struct jsonpos *p = jsonpos_find(&c->pos, n);
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(c, p ? p->key_line : 1, p ? p->key_col : 1, fmt, ap);
+	va_end(ap);
+}
+
+/* A file-supplied string made fit to stand between quotes on one line:
+ * escaped like JSON, cut after QUOTE_MAX bytes (not inside a UTF-8 sequence). */
+struct qbuf {
+	char b[QUOTE_MAX * 6 + 16];
+};
+
+static const char *q(struct qbuf *qb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *o = qb->b;
+	size_t i;
+
+	for (i = 0; p[i]; i++) {
+		unsigned char ch = p[i];
+
+		/* A UTF-8 sequence is at most 4 bytes: finish it, no more. */
+		if (i >= QUOTE_MAX && ((ch & 0xC0) != 0x80 || i >= QUOTE_MAX + 3))
+			break;
+
+		if (ch == '"' || ch == '\\') {
+			*o++ = '\\';
+			*o++ = (char)ch;
+		} else if (ch == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+		} else if (ch == '\t') {
+			*o++ = '\\';
+			*o++ = 't';
+		} else if (ch == '\r') {
+			*o++ = '\\';
+			*o++ = 'r';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			o += sprintf(o, "\\u%04x", ch);
+		} else {
+			*o++ = (char)ch;
+		}
+	}
+	if (p[i])
+		o += sprintf(o, "...");
+	*o = '\0';
+	return qb->b;
+}
+
+static const cJSON *field(const cJSON *obj, const char *key)
+{
+	for (const cJSON *n = obj->child; n; n = n->next)
+		if (n->string && strcmp(n->string, key) == 0)
+			return n;
+	return NULL;
+}
+
+static const char *leaf(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot ? dot + 1 : path;
+}
+
+static void set_str(struct ctx *c, char **dst, const char *v)
+{
+	char *d = strdup(v);
+
+	if (!d) {
+		c->oom = true;
+		return;
+	}
+	free(*dst);
+	*dst = d;
+}
+
+/* Unknown and repeated keys of a fixed-shape object; `where` names it in
+ * messages ("process.health"), NULL for a runtime or the file itself. */
+static void check_keys(struct ctx *c, const cJSON *obj,
+		       const char *const *known, const char *where)
+{
+	const cJSON *first[MAX_KEYS] = { 0 };
+	struct qbuf qb;
+
+	for (const cJSON *n = obj->child; n; n = n->next) {
+		const char *key = n->string ? n->string : "";
+		size_t k;
+
+		for (k = 0; known[k] && strcmp(known[k], key) != 0; k++)
+			;
+		if (!known[k]) {
+			if (where)
+				err_key(c, n, "unknown field \"%s\" in %s", q(&qb, key), where);
+			else
+				err_key(c, n, "unknown field \"%s\"", q(&qb, key));
+		} else if (first[k]) {
+			if (where)
+				err_key(c, n, "duplicate field \"%s\" in %s", key, where);
+			else
+				err_key(c, n, "duplicate field \"%s\"", key);
+		} else {
+			first[k] = n;
+		}
+	}
+}
+
+static bool is_integer(const cJSON *f)
+{
+	double d;
+
+	if (!cJSON_IsNumber(f))
+		return false;
+	d = f->valuedouble;
+	if (isnan(d))
+		return false;
+	/* Beyond 2^63 (and at infinity) every double is whole; the range check
+	 * that follows refuses it. */
+	if (d >= 9.0e18 || d <= -9.0e18)
+		return true;
+	return d == (double)(long long)d;
+}
+
+/* An optional integer field within [min, max]: true when present and good. */
+static bool get_int(struct ctx *c, const cJSON *obj, const char *path,
+		    long long min, long long max, long long *out)
+{
+	const cJSON *f = field(obj, leaf(path));
+
+	if (!f)
+		return false;
+	if (!is_integer(f)) {
+		err_val(c, f, "\"%s\" must be an integer", path);
+		return false;
+	}
+	if (f->valuedouble < (double)min || f->valuedouble > (double)max) {
+		err_val(c, f, "\"%s\" must be between %lld and %lld", path, min, max);
+		return false;
+	}
+	*out = (long long)f->valuedouble;
+	return true;
+}
+
+static void get_int_into(struct ctx *c, const cJSON *obj, const char *path,
+			 long long min, long long max, int *out)
+{
+	long long v;
+
+	if (get_int(c, obj, path, min, max, &v))
+		*out = (int)v;
+}
+
+static void get_size_into(struct ctx *c, const cJSON *obj, const char *path,
+			  long long min, long long max, size_t *out)
+{
+	long long v;
+
+	if (get_int(c, obj, path, min, max, &v))
+		*out = (size_t)v;
+}
+
+/* An optional string field, copied into *dst. */
+static const cJSON *get_str(struct ctx *c, const cJSON *obj, const char *path,
+			    char **dst)
+{
+	const cJSON *f = field(obj, leaf(path));
+
+	if (!f)
+		return NULL;
+	if (!cJSON_IsString(f)) {
+		err_val(c, f, "\"%s\" must be a string", path);
+		return NULL;
+	}
+	if (dst)
+		set_str(c, dst, f->valuestring);
+	return f;
+}
+
+/* An optional object field. */
+static const cJSON *get_obj(struct ctx *c, const cJSON *obj, const char *path)
+{
+	const cJSON *f = field(obj, leaf(path));
+
+	if (f && !cJSON_IsObject(f)) {
+		err_val(c, f, "\"%s\" must be an object", path);
+		return NULL;
+	}
+	return f;
+}
+
+/* An optional string field from a fixed list: its index, or -1. */
+static int get_enum(struct ctx *c, const cJSON *obj, const char *path,
+		    const char *const *names, size_t n)
+{
+	const cJSON *f = field(obj, leaf(path));
+	char list[160] = "";
+
+	if (!f)
+		return -1;
+	if (cJSON_IsString(f))
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(f->valuestring, names[i]) == 0)
+				return (int)i;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(list, ", ");
+		strcat(list, names[i]);
+	}
+	err_val(c, f, "\"%s\" must be one of %s", path, list);
+	return -1;
+}
+
+/* An array of strings into a NULL-terminated vector.  A bad item leaves a
+ * NULL hole: the spec is dropped anyway, and frees go by count. */
+static void get_strv(struct ctx *c, const cJSON *f, const char *path,
+		     char ***out, size_t *nout)
+{
+	const cJSON *e;
+	size_t n = 0, i = 0;
+	char **v;
+
+	if (!cJSON_IsArray(f)) {
+		err_val(c, f, "\"%s\" must be an array of strings", path);
+		return;
+	}
+	for (e = f->child; e; e = e->next)
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	for (e = f->child; e; e = e->next, i++) {
+		if (!cJSON_IsString(e)) {
+			err_val(c, e, "\"%s[%zu]\" must be a string", path, i);
+			continue;
+		}
+		v[i] = strdup(e->valuestring);
+		if (!v[i])
+			c->oom = true;
+	}
+	free_strv(*out, *nout);
+	*out = v;
+	*nout = n;
+}
+
+struct member {
+	const cJSON *node;
+	size_t index;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int r = strcmp(x->node->string, y->node->string);
+
+	if (r)
+		return r;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Repeated keys of a free-form object (tags, env), found by sorting: such
+ * an object may be large. */
+static void check_map_dups(struct ctx *c, const cJSON *obj, size_t n,
+			   const char *where)
+{
+	struct member *m;
+	struct qbuf qb;
+	size_t i = 0;
+
+	if (n < 2)
+		return;
+	m = malloc(n * sizeof(*m));
+	if (!m) {
+		c->oom = true;
+		return;
+	}
+	for (const cJSON *e = obj->child; e; e = e->next, i++)
+		m[i] = (struct member){ .node = e, .index = i };
+	qsort(m, n, sizeof(*m), member_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(m[i].node->string, m[i - 1].node->string) == 0)
+			err_key(c, m[i].node, "duplicate field \"%s\" in %s",
+				q(&qb, m[i].node->string), where);
+	free(m);
+}
+
+/* An object of string values (tags, process.env). */
+static void get_map(struct ctx *c, const cJSON *f, const char *path, bool env,
+		    struct kv **out, size_t *nout)
+{
+	struct qbuf qb;
+	struct kv *kv;
+	size_t n = 0, i = 0;
+
+	for (const cJSON *e = f->child; e; e = e->next)
+		if (e->string)
+			n++;
+		else
+			return;		/* not from the parser; cannot happen */
+	check_map_dups(c, f, n, path);
+	kv = calloc(n ? n : 1, sizeof(*kv));
+	if (!kv) {
+		c->oom = true;
+		return;
+	}
+	free_kv(*out, *nout);
+	*out = kv;
+	*nout = n;
+	for (const cJSON *e = f->child; e; e = e->next, i++) {
+		if (env && !env_name_valid(e->string))
+			err_key(c, e, "invalid environment variable name \"%s\" in %s",
+				q(&qb, e->string), path);
+		if (!cJSON_IsString(e)) {
+			err_val(c, e, "\"%s.%s\" must be a string", path,
+				q(&qb, e->string));
+			continue;
+		}
+		kv[i].key = strdup(e->string);
+		kv[i].val = strdup(e->valuestring);
+		if (!kv[i].key || !kv[i].val)
+			c->oom = true;
+	}
+}
+
+static bool tcp_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned long port = 0;
+	const char *p;
+
+	if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+		return false;
+	for (p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+static bool url_valid(const char *s)
+{
+	return (strncasecmp(s, "http://", 7) == 0 && s[7]) ||
+	       (strncasecmp(s, "https://", 8) == 0 && s[8]);
+}
+
+static void check_health(struct ctx *c, const cJSON *h, struct rt_spec *s)
+{
+	struct health_spec *hs = &s->health;
+	const cJSON *f;
+	unsigned nprobes = 0;
+	int r;
+
+	check_keys(c, h, health_keys, "process.health");
+	for (const cJSON *n = h->child; n; n = n->next) {
+		if (!n->string || (strcmp(n->string, "url") != 0 &&
+				   strcmp(n->string, "tcp") != 0 &&
+				   strcmp(n->string, "exec") != 0))
+			continue;
+		if (field(h, n->string) == n && ++nprobes == 2)
+			err_key(c, n, "health: only one of url, tcp, exec");
+	}
+
+	f = get_str(c, h, "process.health.url", NULL);
+	if (f) {
+		if (!url_valid(f->valuestring)) {
+			err_val(c, f, "\"process.health.url\" must start with http:// or https://");
+		} else {
+			set_str(c, &hs->url, f->valuestring);
+			hs->type = PROBE_HTTP;
+		}
+	}
+	f = get_str(c, h, "process.health.tcp", NULL);
+	if (f) {
+		if (!tcp_valid(f->valuestring)) {
+			err_val(c, f, "\"process.health.tcp\" must be \"host:port\" with a port between 1 and 65535");
+		} else {
+			set_str(c, &hs->tcp, f->valuestring);
+			hs->type = PROBE_TCP;
+		}
+	}
+	f = field(h, "exec");
+	if (f) {
+		size_t before = c->nerrs;
+
+		get_strv(c, f, "process.health.exec", &hs->exec, &hs->nexec);
+		if (c->nerrs == before && cJSON_IsArray(f)) {
+			if (hs->nexec == 0)
+				err_val(c, f, "\"process.health.exec\" must not be empty");
+			else if (!hs->exec[0][0])
+				err_val(c, f->child, "\"process.health.exec[0]\" must not be empty");
+			else
+				hs->type = PROBE_EXEC;
+		}
+	}
+	r = get_enum(c, h, "process.health.method", method_names, NELEM(method_names));
+	if (r >= 0)
+		set_str(c, &hs->method, method_names[r]);
+	get_int_into(c, h, "process.health.expect_status", 100, 599, &hs->expect_status);
+	get_str(c, h, "process.health.expect_body", &hs->expect_body);
+	get_int_into(c, h, "process.health.timeout_ms", 1, 600000, &hs->timeout_ms);
+	get_int_into(c, h, "process.health.interval_ms", 100, 3600000, &hs->interval_ms);
+	get_int_into(c, h, "process.health.startup_timeout_ms", 0, 86400000,
+		     &hs->startup_timeout_ms);
+	get_int_into(c, h, "process.health.failure_threshold", 1, 1000,
+		     &hs->failure_threshold);
+}
+
+static void check_stop(struct ctx *c, const cJSON *st, struct rt_spec *s)
+{
+	const cJSON *f;
+	int sig = 0;
+
+	check_keys(c, st, stop_keys, "process.stop");
+	f = field(st, "signal");
+	if (f) {
+		if (cJSON_IsString(f))
+			sig = signal_by_name(f->valuestring);
+		else if (is_integer(f) && f->valuedouble >= 1 && f->valuedouble <= 64)
+			sig = (int)f->valuedouble;
+		if (sig > 0)
+			s->stop_signal = sig;
+		else
+			err_val(c, f, "\"process.stop.signal\" must be a signal name such as TERM or a number between 1 and 64");
+	}
+	get_int_into(c, st, "process.stop.timeout_ms", 0, 3600000, &s->stop_timeout_ms);
+}
+
+static void check_logs(struct ctx *c, const cJSON *l, struct rt_spec *s)
+{
+	check_keys(c, l, logs_keys, "process.logs");
+	get_size_into(c, l, "process.logs.ring_bytes", 1024, 16777216, &s->ring_bytes);
+	get_size_into(c, l, "process.logs.file_max_bytes", 0, 1073741824,
+		      &s->file_max_bytes);
+	get_int_into(c, l, "process.logs.files", 1, 100, &s->log_files);
+}
+
+static void check_process(struct ctx *c, const cJSON *p, struct rt_spec *s)
+{
+	const cJSON *f;
+
+	check_keys(c, p, process_keys, "process");
+	f = field(p, "command");
+	if (!f)
+		err_val(c, p, "missing required field \"process.command\"");
+	else if (!cJSON_IsString(f))
+		err_val(c, f, "\"process.command\" must be a string");
+	else if (!f->valuestring[0])
+		err_val(c, f, "\"process.command\" must not be empty");
+	else
+		set_str(c, &s->command, f->valuestring);
+	f = field(p, "args");
+	if (f)
+		get_strv(c, f, "process.args", &s->args, &s->nargs);
+	f = get_obj(c, p, "process.env");
+	if (f)
+		get_map(c, f, "process.env", true, &s->env, &s->nenv);
+	get_str(c, p, "process.workdir", &s->workdir);
+	get_str(c, p, "process.user", &s->user);
+	get_str(c, p, "process.group", &s->group);
+	f = get_obj(c, p, "process.health");
+	if (f)
+		check_health(c, f, s);
+	f = get_obj(c, p, "process.stop");
+	if (f)
+		check_stop(c, f, s);
+	f = get_obj(c, p, "process.logs");
+	if (f)
+		check_logs(c, f, s);
+}
+
+static void check_restart(struct ctx *c, const cJSON *r, struct rt_spec *s)
+{
+	int i;
+
+	check_keys(c, r, restart_keys, "restart");
+	i = get_enum(c, r, "restart.policy", policy_names, NELEM(policy_names));
+	if (i >= 0)
+		s->restart_policy = (enum restart_policy)i;
+	get_int_into(c, r, "restart.max_restarts", 0, 1000, &s->max_restarts);
+	get_int_into(c, r, "restart.window_seconds", 1, 604800, &s->window_seconds);
+}
+
+static void check_modalities(struct ctx *c, const cJSON *f, struct rt_spec *s)
+{
+	unsigned bits = 0;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(f)) {
+		err_val(c, f, "\"modalities\" must be an array of strings");
+		return;
+	}
+	if (!f->child) {
+		err_val(c, f, "\"modalities\" must not be empty");
+		return;
+	}
+	for (const cJSON *e = f->child; e; e = e->next, i++) {
+		size_t k;
+
+		if (!cJSON_IsString(e)) {
+			err_val(c, e, "\"modalities[%zu]\" must be a string", i);
+			continue;
+		}
+		for (k = 0; k < NELEM(modality_names); k++)
+			if (strcmp(e->valuestring, modality_names[k]) == 0)
+				break;
+		if (k == NELEM(modality_names))
+			err_val(c, e, "\"modalities[%zu]\" must be one of text, audio, vision", i);
+		else if (bits & modality_bits[k])
+			err_val(c, e, "duplicate modality \"%s\"", modality_names[k]);
+		else
+			bits |= modality_bits[k];
+	}
+	if (bits)
+		s->modalities = bits;
+}
+
+/* One runtime object.  NULL only when out of memory: a spec with errors is
+ * still returned (and dropped later with the rest of the file). */
+static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
+{
+	struct rt_spec *s = spec_new(c->defs);
+	const struct jsonpos *p;
+	const cJSON *f;
+	struct qbuf qb;
+	int i;
+
+	if (!s) {
+		c->oom = true;
+		return NULL;
+	}
+	check_keys(c, obj, runtime_keys, NULL);
+
+	f = field(obj, "id");
+	if (!f) {
+		err_val(c, obj, "missing required field \"id\"");
+	} else if (!cJSON_IsString(f)) {
+		err_val(c, f, "\"id\" must be a string");
+	} else if (!rt_id_valid(f->valuestring)) {
+		err_val(c, f, "invalid id \"%s\": must match [a-z0-9][a-z0-9._-]{0,63}",
+			q(&qb, f->valuestring));
+	} else {
+		strcpy(s->id, f->valuestring);
+		p = jsonpos_find(&c->pos, f);
+		s->id_line = p ? p->line : 1;
+		s->id_col = p ? p->col : 1;
+	}
+
+	f = field(obj, "adapter");
+	if (!f)
+		err_val(c, obj, "missing required field \"adapter\"");
+	else if (!cJSON_IsString(f))
+		err_val(c, f, "\"adapter\" must be a string");
+	else if (strcmp(f->valuestring, "process") != 0)
+		err_val(c, f, "unsupported adapter \"%s\": only \"process\" is supported",
+			q(&qb, f->valuestring));
+	else
+		set_str(c, &s->adapter, f->valuestring);
+
+	get_str(c, obj, "name", &s->name);
+	get_str(c, obj, "profile", &s->profile);
+	get_str(c, obj, "preset", &s->preset);
+	f = field(obj, "modalities");
+	if (f)
+		check_modalities(c, f, s);
+	i = get_enum(c, obj, "accelerator", accel_names, ACCEL_COUNT);
+	if (i >= 0)
+		s->accelerator = (enum accel)i;
+	f = field(obj, "auto_start");
+	if (f) {
+		if (cJSON_IsBool(f))
+			s->auto_start = cJSON_IsTrue(f);
+		else
+			err_val(c, f, "\"auto_start\" must be a boolean");
+	}
+	f = get_obj(c, obj, "tags");
+	if (f)
+		get_map(c, f, "tags", false, &s->tags, &s->ntags);
+
+	f = field(obj, "process");
+	if (!f)
+		err_val(c, obj, "missing required field \"process\"");
+	else if (!cJSON_IsObject(f))
+		err_val(c, f, "\"process\" must be an object");
+	else
+		check_process(c, f, s);
+
+	f = get_obj(c, obj, "restart");
+	if (f)
+		check_restart(c, f, s);
+
+	if (!s->name)
+		set_str(c, &s->name, s->id);
+	return s;
+}
+
+struct spec_list {
+	struct rt_spec **v;
+	size_t n, cap;
+};
+
+static void spec_list_add(struct ctx *c, struct spec_list *l, struct rt_spec *s)
+{
+	if (!s)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		struct rt_spec **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			rt_spec_free(s);
+			c->oom = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+}
+
+static int spec_id_cmp(const void *a, const void *b)
+{
+	const struct rt_spec *x = *(const struct rt_spec *const *)a;
+	const struct rt_spec *y = *(const struct rt_spec *const *)b;
+	int r = strcmp(x->id, y->id);
+
+	if (r)
+		return r;
+	if (x->id_line != y->id_line)
+		return x->id_line < y->id_line ? -1 : 1;
+	return (x->id_col > y->id_col) - (x->id_col < y->id_col);
+}
+
+/* The same id twice in one file; ids across files are the scanner's job. */
+static void check_dup_ids(struct ctx *c, const struct spec_list *l)
+{
+	struct rt_spec **v;
+
+	if (l->n < 2)
+		return;
+	v = malloc(l->n * sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	memcpy(v, l->v, l->n * sizeof(*v));
+	qsort(v, l->n, sizeof(*v), spec_id_cmp);
+	for (size_t i = 1, first = 0; i < l->n; i++) {
+		if (!v[i]->id[0] || strcmp(v[i]->id, v[first]->id) != 0) {
+			first = i;
+			continue;
+		}
+		err_at(c, v[i]->id_line, v[i]->id_col,
+		       "duplicate id \"%s\" (first at line %u)", v[i]->id,
+		       v[first]->id_line);
+	}
+	free(v);
+}
+
+static void check_document(struct ctx *c, const cJSON *root, struct spec_list *l)
+{
+	const cJSON *rts, *f;
+	size_t i = 0;
+
+	if (!cJSON_IsObject(root)) {
+		err_val(c, root, "manifest must be a JSON object");
+		return;
+	}
+	rts = field(root, "runtimes");
+	if (!rts) {
+		spec_list_add(c, l, check_runtime(c, root));
+		return;
+	}
+
+	check_keys(c, root, wrapper_keys, NULL);
+	f = field(root, "version");
+	if (!f) {
+		err_val(c, root, "missing required field \"version\"");
+	} else if (!is_integer(f)) {
+		err_val(c, f, "\"version\" must be an integer");
+	} else if (f->valuedouble != 1) {
+		if (f->valuedouble > -1e15 && f->valuedouble < 1e15)
+			err_val(c, f, "unsupported version %lld", (long long)f->valuedouble);
+		else
+			err_val(c, f, "unsupported version %g", f->valuedouble);
+	}
+	if (!cJSON_IsArray(rts)) {
+		err_val(c, rts, "\"runtimes\" must be an array");
+		return;
+	}
+	for (const cJSON *e = rts->child; e; e = e->next, i++) {
+		if (!cJSON_IsObject(e))
+			err_val(c, e, "\"runtimes[%zu]\" must be an object", i);
+		else
+			spec_list_add(c, l, check_runtime(c, e));
+	}
+	check_dup_ids(c, l);
+}
+
+static int perr_cmp(const void *a, const void *b)
+{
+	const struct perr *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Errors (sorted, capped) or specs into `out`. */
+static int finish(struct ctx *c, struct spec_list *l, struct manifest_result *out)
+{
+	size_t n = c->nerrs < MANIFEST_MAX_ERRORS ? c->nerrs : MANIFEST_MAX_ERRORS;
+	int r = 0;
+
+	if (c->oom)
+		goto nomem;
+	if (!c->nerrs) {
+		out->specs = l->v;
+		out->nspecs = l->n;
+		l->v = NULL;
+		l->n = 0;
+		return 0;
+	}
+	qsort(c->errs, c->nerrs, sizeof(*c->errs), perr_cmp);
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = manifest_add_error(out, c->file, c->errs[i].line, c->errs[i].col,
+				       "%s", c->errs[i].msg);
+	if (r == 0 && c->nerrs > n)
+		r = manifest_add_error(out, c->file, c->errs[n].line, c->errs[n].col,
+				       "too many errors, %zu more not shown",
+				       c->nerrs - n);
+	if (r == 0)
+		return -EINVAL;
+nomem:
+	manifest_result_free(out);
+	return -ENOMEM;
+}
+
+static bool blank(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!strchr(" \t\r\n", text[i]) || !text[i])
+			return false;
+	return true;
+}
+
+int manifest_parse(const char *file, const char *text, size_t len,
+		   const struct manifest_defaults *defs, struct manifest_result *out)
+{
+	struct ctx c = {
+		.file = file ? file : "(manifest)",
+		.defs = defs ? defs : &builtin_defs,
+	};
+	struct spec_list l = { 0 };
+	const char *end = NULL, *nul;
+	cJSON *root = NULL;
+	char *buf = NULL;
+	unsigned line, col;
+	size_t off;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!text)
+		len = 0;
+	if (len > MANIFEST_MAX_BYTES) {
+		err_at(&c, 1, 1, "file too large (%zu bytes, limit %d)", len,
+		       MANIFEST_MAX_BYTES);
+		goto out;
+	}
+	if (blank(text, len)) {
+		err_at(&c, 1, 1, "empty file");
+		goto out;
+	}
+	/* cJSON would end the text, or a string, at a NUL byte. */
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		jsonpos_linecol(text, len, (size_t)(nul - text), &line, &col);
+		err_at(&c, line, col, "invalid JSON");
+		goto out;
+	}
+
+	/* cJSON 1.7.15 wants the terminating NUL inside the length it is given,
+	 * or it places errors at the end one byte early; trailing garbage is
+	 * checked here rather than by require_null_terminated, for the same
+	 * reason. */
+	buf = malloc(len + 1);
+	if (!buf) {
+		c.oom = true;
+		goto out;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	pthread_mutex_lock(&cjson_parse_lock);
+	root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 0);
+	pthread_mutex_unlock(&cjson_parse_lock);
+	off = end ? (size_t)(end - buf) : 0;
+	if (root)
+		while (off < len && (unsigned char)buf[off] <= 32)
+			off++;
+	if (!root || off < len) {
+		jsonpos_linecol(buf, len, off, &line, &col);
+		err_at(&c, line, col, "invalid JSON");
+		goto out;
+	}
+
+	/* -EINVAL here would be a walker bug: errors then fall back to 1:1. */
+	if (jsonpos_build(&c.pos, buf, len, root) == -ENOMEM) {
+		c.oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < c.pos.n; i++) {
+		const struct jsonpos *p = &c.pos.v[i];
+
+		if (p->key_nul)
+			err_at(&c, p->key_line, p->key_col, "NUL character (\\u0000) in a string");
+		if (p->nul)
+			err_at(&c, p->line, p->col, "NUL character (\\u0000) in a string");
+	}
+	check_document(&c, root, &l);
+
+out:
+	r = finish(&c, &l, out);
+	free_specs(l.v, l.n);
+	for (size_t i = 0; i < c.nerrs; i++)
+		free(c.errs[i].msg);
+	free(c.errs);
+	jsonpos_free(&c.pos);
+	cJSON_Delete(root);
+	free(buf);
+	return r;
+}

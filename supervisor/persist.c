@@ -1,0 +1,205 @@
+/*
+ * persist.c - state that survives the supervisor (see persist.h).
+ * Loop thread only (and main() before the loop starts).
+ */
+#include "persist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static char state_dir[PATH_MAX];
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int persist_init(const char *dir)
+{
+	char sub[PATH_MAX];
+	int r;
+	const char *subs[] = { "runtimes", "run", "logs" };
+	size_t i;
+
+	snprintf(state_dir, sizeof(state_dir), "%s", dir);
+	if ((r = mkdir_p(dir)) < 0)
+		return r;
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, subs[i]);
+		if ((r = mkdir_p(sub)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[PATH_MAX + 8];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now)
+{
+	char path[PATH_MAX], line[128];
+	FILE *f;
+
+	*desired = DESIRED_AUTO;
+	snprintf(path, sizeof(path), "%s/runtimes/%s.state", state_dir, id);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strcmp(line, "desired=up\n") == 0)
+			*desired = DESIRED_UP;
+		else if (strcmp(line, "desired=down\n") == 0)
+			*desired = DESIRED_DOWN;
+		else if (strncmp(line, "restart=", 8) == 0)
+			budget_record(b, strtoll(line + 8, NULL, 10), now);
+	}
+	fclose(f);
+	return 0;
+}
+
+int persist_save(const char *id, enum desired desired, const struct budget *b)
+{
+	char path[PATH_MAX], buf[64 + BUDGET_MAX_RESTARTS * 32];
+	size_t i;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/runtimes/%s.state", state_dir, id);
+	n = snprintf(buf, sizeof(buf), "desired=%s\n",
+		     desired == DESIRED_UP ? "up" : desired == DESIRED_DOWN ? "down" : "auto");
+	for (i = 0; i < b->n && (size_t)n < sizeof(buf) - 32; i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "restart=%" PRId64 "\n", b->at[i]);
+	return write_atomic(path, buf, (size_t)n);
+}
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');   /* comm may contain spaces */
+	if (!p)
+		return 0;
+	/* after ')' come fields 3..; starttime is field 22 */
+	for (i = 3; i <= 22 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		st = strtoull(p + 1, NULL, 10);
+	return st;
+}
+
+int persist_pid_write(const char *id, pid_t pid)
+{
+	char path[PATH_MAX], buf[64];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/run/%s.pid", state_dir, id);
+	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)pid, proc_starttime(pid));
+	return write_atomic(path, buf, (size_t)n);
+}
+
+void persist_pid_clear(const char *id)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/run/%s.pid", state_dir, id);
+	unlink(path);
+}
+
+int persist_kill_stale(void)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	int killed = 0;
+
+	snprintf(path, sizeof(path), "%s/run", state_dir);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		FILE *f;
+		int pid = 0;
+		unsigned long long st = 0;
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".pid") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/run/%s", state_dir, de->d_name);
+		f = fopen(path, "re");
+		if (f) {
+			if (fscanf(f, "%d %llu", &pid, &st) != 2)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 1 && st && proc_starttime(pid) == st) {
+			log_warnx("killing process group %d left behind by an earlier run (%.*s)",
+				  pid, (int)(l - 4), de->d_name);
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed++;
+		}
+		unlink(path);
+	}
+	closedir(d);
+	return killed;
+}
+
+int persist_log_path(const char *id, char *buf, size_t len)
+{
+	if ((size_t)snprintf(buf, len, "%s/logs/%s.log", state_dir, id) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}

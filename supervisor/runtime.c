@@ -1,0 +1,1263 @@
+/*
+ * runtime.c - one runtime's life: spawn, watch, probe, stop, restart, and
+ * what it publishes.  Loop thread only.
+ *
+ * A runtime is in one phase (idle, backoff, running, stopping) and has one
+ * `after` intent that runs once its whole process group is gone; the state
+ * shown to operators (state/severity/summary) is set at each transition.
+ * Nothing here blocks: stops and restarts finish when the pidfd says the
+ * leader died and waitpid() on the process group says nobody is left.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+#include "probe.h"
+#include "spawn.h"
+#include "sup.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define STARTUP_PROBE_MS 250
+#define OUTPUT_CHUNK 65536
+
+static void rt_spawn(struct runtime *rt, int64_t mono);
+static void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
+static void rt_check_waiters(struct runtime *rt);
+
+static void set_state(struct runtime *rt, enum rt_state st, enum severity sev,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void set_state(struct runtime *rt, enum rt_state st, enum severity sev,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	rt->state = st;
+	rt->sev = sev;
+	va_start(ap, fmt);
+	vsnprintf(rt->summary, sizeof(rt->summary), fmt, ap);
+	va_end(ap);
+	rt->dirty = true;
+}
+
+struct runtime *rt_find(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nrts; i++)
+		if (sup.rts[i] && strcmp(sup.rts[i]->spec->id, id) == 0)
+			return sup.rts[i];
+	return NULL;
+}
+
+static cJSON *payload_for(const struct runtime *rt)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "id", rt->spec->id);
+	return p;
+}
+
+static void save_state(struct runtime *rt)
+{
+	int r = persist_save(rt->spec->id, rt->desired, &rt->budget);
+
+	if (r < 0)
+		log_warnx("runtime[%s]: cannot save state: %s", rt->spec->id, strerror(-r));
+}
+
+/* ---- logs ---- */
+
+static void log_open(struct runtime *rt)
+{
+	struct stat st;
+
+	if (rt->logfd >= 0 || rt->spec->file_max_bytes == 0)
+		return;
+	rt->logfd = open(rt->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (rt->logfd < 0) {
+		log_warn("runtime[%s]: cannot open %s", rt->spec->id, rt->log_path);
+		return;
+	}
+	rt->logsize = fstat(rt->logfd, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+static void log_rotate(struct runtime *rt)
+{
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	int i;
+
+	close(rt->logfd);
+	rt->logfd = -1;
+	for (i = rt->spec->log_files - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", rt->log_path);
+		else
+			snprintf(from, sizeof(from), "%s.%d", rt->log_path, i - 1);
+		snprintf(to, sizeof(to), "%s.%d", rt->log_path, i);
+		rename(from, to);
+	}
+	if (rt->spec->log_files <= 1)
+		unlink(rt->log_path);
+	log_open(rt);
+}
+
+static void log_write(struct runtime *rt, const char *buf, size_t n)
+{
+	if (rt->spec->file_max_bytes == 0)
+		return;
+	log_open(rt);
+	if (rt->logfd < 0)
+		return;
+	if (rt->logsize > 0 && rt->logsize + n > rt->spec->file_max_bytes)
+		log_rotate(rt);
+	if (rt->logfd < 0)
+		return;
+	if (write(rt->logfd, buf, n) == (ssize_t)n)
+		rt->logsize += n;
+}
+
+/* Read what the process wrote; `all` drains the pipe (the group is gone). */
+static void read_output(struct runtime *rt, bool all)
+{
+	char buf[OUTPUT_CHUNK];
+	ssize_t n;
+
+	while (rt->outfd >= 0) {
+		n = read(rt->outfd, buf, sizeof(buf));
+		if (n > 0) {
+			logring_append(rt->ring, buf, (size_t)n, now_ms());
+			log_write(rt, buf, (size_t)n);
+			if (!all)
+				return;   /* one chunk per wakeup: floods share the loop */
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !all)
+			return;
+		/* EOF, error, or drained */
+		loop_unwatch(rt->outfd);
+		close(rt->outfd);
+		rt->outfd = -1;
+	}
+}
+
+void rt_on_output(struct runtime *rt)
+{
+	read_output(rt, false);
+}
+
+/* ---- life cycle ---- */
+
+static void build_env(const struct runtime *rt, char ***envp)
+{
+	const struct rt_spec *s = rt->spec;
+	size_t i, n = 0;
+	char **env = calloc(s->nenv + 4, sizeof(char *));
+	bool has_path = false;
+
+	for (i = 0; i < s->nenv; i++)
+		if (strcmp(s->env[i].key, "PATH") == 0)
+			has_path = true;
+	if (env && !has_path && asprintf(&env[n], "PATH=%s", DEFAULT_PATH) > 0)
+		n++;
+	for (i = 0; env && i < s->nenv; i++) {
+		if (strcmp(s->env[i].key, "ARW_RUNTIME_ID") == 0 ||
+		    strcmp(s->env[i].key, "ARW_NODE_ID") == 0)
+			continue;
+		if (asprintf(&env[n], "%s=%s", s->env[i].key, s->env[i].val) > 0)
+			n++;
+	}
+	if (env && asprintf(&env[n], "ARW_RUNTIME_ID=%s", s->id) > 0)
+		n++;
+	if (env && asprintf(&env[n], "ARW_NODE_ID=%s", sup.node) > 0)
+		n++;
+	*envp = env;
+}
+
+static void free_strv(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *env_path(const struct rt_spec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nenv; i++)
+		if (strcmp(s->env[i].key, "PATH") == 0)
+			return s->env[i].val;
+	return DEFAULT_PATH;
+}
+
+static void launch_failed(struct runtime *rt, const char *why)
+{
+	log_warnx("runtime[%s]: failed to launch: %s", rt->spec->id, why);
+	rt->phase = PH_IDLE;
+	rt->latched = true;
+	set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s", why);
+	snprintf(rt->exit_reason, sizeof(rt->exit_reason), "failed to launch: %s", why);
+	rt->has_exit = true;
+	rt->exit_code = -1;
+	rt->exit_sig = -1;
+	rt->exit_at = now_ms();
+}
+
+static void rt_spawn(struct runtime *rt, int64_t mono)
+{
+	const struct rt_spec *s = rt->spec;
+	char path[PATH_MAX], err[300], workdir[PATH_MAX];
+	struct spawn_req req = {0};
+	struct spawn_result res;
+	char **argv = NULL, **envp = NULL;
+	size_t i;
+	int r;
+
+	rt->backoff_at = 0;
+	r = spawn_resolve(s->command, sup.manifests, env_path(s), path, sizeof(path));
+	if (r < 0) {
+		snprintf(err, sizeof(err), "%s: %s", s->command,
+			 r == -ENOENT ? "command not found" : strerror(-r));
+		launch_failed(rt, err);
+		return;
+	}
+	if (s->user || s->group) {
+		r = spawn_ids(s->user, s->group, &req.uid, &req.gid, err, sizeof(err));
+		if (r < 0) {
+			launch_failed(rt, err);
+			return;
+		}
+		req.set_ids = true;
+	}
+	if (s->workdir && s->workdir[0] == '/')
+		snprintf(workdir, sizeof(workdir), "%s", s->workdir);
+	else if (s->workdir)
+		snprintf(workdir, sizeof(workdir), "%s/%s", sup.manifests, s->workdir);
+	else
+		snprintf(workdir, sizeof(workdir), "%s", sup.manifests);
+	argv = calloc(s->nargs + 2, sizeof(char *));
+	if (!argv) {
+		launch_failed(rt, "out of memory");
+		return;
+	}
+	argv[0] = s->command;
+	for (i = 0; i < s->nargs; i++)
+		argv[i + 1] = s->args[i];
+	build_env(rt, &envp);
+	req.path = path;
+	req.argv = argv;
+	req.envp = envp;
+	req.workdir = workdir;
+	r = envp ? spawn_process(&req, &res, err, sizeof(err)) : -ENOMEM;
+	free(argv);
+	free_strv(envp);
+	if (r < 0) {
+		if (!envp)
+			snprintf(err, sizeof(err), "out of memory");
+		launch_failed(rt, err);
+		return;
+	}
+	rt->pid = res.pid;
+	rt->pidfd = res.pidfd;
+	rt->outfd = res.outfd;
+	rt->leader_done = false;
+	rt->stop_timed_out = false;
+	rt->started_wall = now_ms();
+	rt->started_mono = mono;
+	rt->phase = PH_RUNNING;
+	rt->after = AFTER_NONE;
+	rt->latched = false;
+	rt->ever_started = true;
+	rt->ever_ready = false;
+	rt->probe_failures = 0;
+	rt->has_probe_result = false;
+	if (rt->pidfd >= 0)
+		loop_watch(rt->pidfd, EPOLLIN, LOOP_TAG(TAG_RT_PID, rt->slot));
+	loop_watch(rt->outfd, EPOLLIN, LOOP_TAG(TAG_RT_OUT, rt->slot));
+	persist_pid_write(s->id, rt->pid);
+	log_info("runtime[%s]: started pid %d: %s", s->id, (int)rt->pid, path);
+	if (s->health.type == PROBE_NONE || s->health.type == PROBE_EXEC) {
+		rt->ever_ready = true;
+		set_state(rt, ST_READY, SEV_INFO, "Process running");
+		rt->probe_at = 0;
+		rt->startup_at = 0;
+	} else {
+		set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check");
+		rt->probe_at = mono;
+		rt->startup_at = s->health.startup_timeout_ms > 0 ? mono + s->health.startup_timeout_ms : 0;
+	}
+	{
+		cJSON *p = payload_for(rt);
+
+		cJSON_AddNumberToObject(p, "pid", rt->pid);
+		events_emit("runtime.started", p);
+	}
+}
+
+/* Start if not running.  Not counted. */
+static void rt_start(struct runtime *rt, int64_t mono)
+{
+	switch (rt->phase) {
+	case PH_IDLE:
+	case PH_BACKOFF:
+		rt_spawn(rt, mono);
+		break;
+	case PH_STOPPING:
+		if (rt->after != AFTER_REMOVE)
+			rt->after = AFTER_START;
+		break;
+	case PH_RUNNING:
+		break;
+	}
+}
+
+static void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
+{
+	int sig = rt->spec->stop_signal;
+
+	if (rt->probe) {
+		probe_cancel(rt->probe);
+		rt->probe = NULL;
+	}
+	rt->probe_at = rt->startup_at = 0;
+	if (rt->phase == PH_BACKOFF || rt->phase == PH_IDLE) {
+		rt->phase = PH_IDLE;
+		rt->backoff_at = 0;
+		rt->after = after;
+		return;
+	}
+	if (rt->phase == PH_STOPPING) {
+		if (rt->after != AFTER_REMOVE)
+			rt->after = after;
+		return;
+	}
+	rt->phase = PH_STOPPING;
+	rt->after = after;
+	set_state(rt, ST_STOPPING, SEV_INFO, "%s", why);
+	if (rt->leader_done) {
+		kill(-rt->pid, SIGKILL);
+	} else {
+		if (kill(-rt->pid, sig) < 0 && errno == ESRCH)
+			kill(rt->pid, sig);
+		rt->kill_at = mono_ms() + rt->spec->stop_timeout_ms;
+	}
+	log_info("runtime[%s]: stopping pid %d (%s)", rt->spec->id, (int)rt->pid, why);
+}
+
+/* The whole group is gone: decide what comes next. */
+static void rt_process_gone(struct runtime *rt)
+{
+	int64_t mono = mono_ms(), lived = mono - rt->started_mono;
+	bool crashed = rt->phase == PH_RUNNING;
+	const struct rt_spec *s = rt->spec;
+	enum after after = rt->after;
+
+	read_output(rt, true);
+	if (rt->pidfd >= 0) {
+		loop_unwatch(rt->pidfd);
+		close(rt->pidfd);
+		rt->pidfd = -1;
+	}
+	persist_pid_clear(s->id);
+	rt->pid = 0;
+	rt->leader_done = false;
+	rt->kill_at = 0;
+	rt->phase = PH_IDLE;
+	rt->after = AFTER_NONE;
+	rt->dirty = true;
+
+	if (!crashed) {
+		if (after == AFTER_REMOVE || rt->removing) {
+			rt_remove(rt);
+			return;
+		}
+		if (rt->next_spec) {
+			rt_spec_free(rt->spec);
+			rt->spec = rt->next_spec;
+			rt->next_spec = NULL;
+		}
+		if (after == AFTER_START && !sup.shutting_down) {
+			rt_spawn(rt, mono);
+			return;
+		}
+		if (!rt->latched)
+			set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
+				  rt->desired == DESIRED_DOWN ? "Stopped by operator" :
+				  sup.shutting_down ? "Supervisor shutting down" : "Stopped");
+		return;
+	}
+
+	/* It died on its own. */
+	if (lived < 1000)
+		rt->quick_crashes++;
+	else
+		rt->quick_crashes = 0;
+	if (sup.shutting_down) {
+		set_state(rt, ST_OFFLINE, SEV_INFO, "Supervisor shutting down");
+		return;
+	}
+	if (s->restart_policy == RESTART_NEVER ||
+	    (s->restart_policy == RESTART_ON_FAILURE && rt->exit_code == 0)) {
+		if (rt->exit_code == 0)
+			set_state(rt, ST_OFFLINE, SEV_INFO, "Exited cleanly (code 0)");
+		else {
+			rt->latched = true;
+			set_state(rt, ST_ERROR, SEV_ERROR, "%c%s",
+				  rt->exit_reason[0] >= 'a' && rt->exit_reason[0] <= 'z' ?
+				  rt->exit_reason[0] - 'a' + 'A' : rt->exit_reason[0],
+				  rt->exit_reason[0] ? rt->exit_reason + 1 : "");
+		}
+		return;
+	}
+	if (budget_take(&rt->budget, now_ms()) < 0) {
+		cJSON *p = payload_for(rt);
+
+		rt->latched = true;
+		set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+		log_warnx("runtime[%s]: restart budget exhausted (%d restarts in %d s); leaving it down",
+			  s->id, rt->budget.max_restarts, rt->budget.window_seconds);
+		cJSON_AddNumberToObject(p, "max_restarts", rt->budget.max_restarts);
+		cJSON_AddNumberToObject(p, "window_seconds", rt->budget.window_seconds);
+		events_emit("runtime.budget.exhausted", p);
+		return;
+	}
+	save_state(rt);
+	{
+		int64_t backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
+
+		if (backoff == 0) {
+			log_info("runtime[%s]: %s; restarting", s->id, rt->exit_reason);
+			rt_spawn(rt, mono);
+		} else {
+			rt->phase = PH_BACKOFF;
+			rt->backoff_at = mono + backoff;
+			set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
+				  (long long)backoff, rt->exit_reason);
+			log_info("runtime[%s]: %s within its first second; restarting in %lld ms",
+				 s->id, rt->exit_reason, (long long)backoff);
+		}
+	}
+}
+
+/* Reap the leader and whoever is left of its group. */
+static void rt_reap(struct runtime *rt)
+{
+	int status;
+	pid_t w;
+
+	if (rt->pid <= 0)
+		return;
+	if (!rt->leader_done) {
+		w = waitpid(rt->pid, &status, WNOHANG);
+		if (w == 0 || (w < 0 && errno != ECHILD))
+			return;
+		rt->leader_done = true;
+		rt->has_exit = true;
+		rt->exit_at = now_ms();
+		if (w < 0) {
+			rt->exit_code = -1;
+			rt->exit_sig = -1;
+			snprintf(rt->exit_reason, sizeof(rt->exit_reason), "exited (status lost)");
+		} else if (WIFEXITED(status)) {
+			rt->exit_code = WEXITSTATUS(status);
+			rt->exit_sig = -1;
+			snprintf(rt->exit_reason, sizeof(rt->exit_reason), "exited with code %d",
+				 rt->exit_code);
+		} else {
+			const char *name = ctl_signal_name(WTERMSIG(status));
+
+			rt->exit_code = -1;
+			rt->exit_sig = WTERMSIG(status);
+			snprintf(rt->exit_reason, sizeof(rt->exit_reason), "killed by signal %d%s%s%s",
+				 rt->exit_sig, name ? " (SIG" : "", name ? name : "", name ? ")" : "");
+		}
+		if (rt->phase == PH_STOPPING)
+			snprintf(rt->exit_reason + strlen(rt->exit_reason),
+				 sizeof(rt->exit_reason) - strlen(rt->exit_reason), " after %s%s",
+				 rt->stop_timed_out ? "SIGKILL (stop timeout)" : "the stop signal", "");
+		{
+			cJSON *p = payload_for(rt);
+
+			cJSON_AddNumberToObject(p, "pid", rt->pid);
+			if (rt->exit_code >= 0)
+				cJSON_AddNumberToObject(p, "code", rt->exit_code);
+			else
+				cJSON_AddNullToObject(p, "code");
+			if (rt->exit_sig > 0)
+				cJSON_AddNumberToObject(p, "signal", rt->exit_sig);
+			else
+				cJSON_AddNullToObject(p, "signal");
+			cJSON_AddStringToObject(p, "reason", rt->exit_reason);
+			cJSON_AddBoolToObject(p, "expected", rt->phase == PH_STOPPING);
+			events_emit("runtime.exited", p);
+		}
+		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);
+		if (rt->probe) {
+			probe_cancel(rt->probe);
+			rt->probe = NULL;
+		}
+		/* Members left behind by the leader never outlive it. */
+		kill(-rt->pid, SIGKILL);
+	}
+	for (;;) {
+		w = waitpid(-rt->pid, &status, WNOHANG);
+		if (w > 0)
+			continue;
+		if (w == 0)
+			return;   /* some still dying: SIGCHLD brings us back */
+		break;        /* ECHILD: the group is gone */
+	}
+	rt_process_gone(rt);
+}
+
+void rt_on_pidfd(struct runtime *rt)
+{
+	rt_reap(rt);
+}
+
+void rt_on_sigchld(void)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (rt && rt->pid > 0 && (rt->leader_done || rt->pidfd < 0))
+			rt_reap(rt);
+	}
+}
+
+/* ---- health ---- */
+
+static void health_failed(struct runtime *rt, const char *why)
+{
+	cJSON *p;
+
+	if (budget_take(&rt->budget, now_ms()) < 0) {
+		rt->latched = true;
+		rt_begin_stop(rt, AFTER_NONE, "Stopping after failed health checks");
+		set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+		log_warnx("runtime[%s]: %s; restart budget exhausted, stopping it", rt->spec->id, why);
+		p = payload_for(rt);
+		cJSON_AddNumberToObject(p, "max_restarts", rt->budget.max_restarts);
+		cJSON_AddNumberToObject(p, "window_seconds", rt->budget.window_seconds);
+		events_emit("runtime.budget.exhausted", p);
+		return;
+	}
+	save_state(rt);
+	log_warnx("runtime[%s]: %s; restarting", rt->spec->id, why);
+	rt_begin_stop(rt, AFTER_START, "Restarting after failed health checks");
+	set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
+}
+
+static void on_probe(void *ctx, const struct probe_outcome *o)
+{
+	struct runtime *rt = ctx;
+	const struct health_spec *h = &rt->spec->health;
+	int64_t mono = mono_ms();
+
+	rt->probe = NULL;
+	if (rt->phase != PH_RUNNING)
+		return;
+	rt->has_probe_result = true;
+	snprintf(rt->probe_result, sizeof(rt->probe_result), "%s", o->msg);
+	rt->probe_latency = o->latency_ms;
+	rt->dirty = true;
+	if (o->ok) {
+		rt->probe_failures = 0;
+		rt->probe_last_ok = now_ms();
+		rt->startup_at = 0;
+		if (!rt->ever_ready || rt->state != ST_READY) {
+			if (!rt->ever_ready)
+				log_info("runtime[%s]: ready (%s in %lld ms)", rt->spec->id, o->msg,
+					 (long long)(mono - rt->started_mono));
+			rt->ever_ready = true;
+			set_state(rt, ST_READY, SEV_INFO, "Process healthy");
+		}
+	} else if (!rt->ever_ready) {
+		if (o->loading)
+			set_state(rt, ST_STARTING, SEV_INFO, "Loading model");
+		else
+			set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check (%s)", o->msg);
+	} else {
+		rt->probe_failures++;
+		if (rt->probe_failures >= h->failure_threshold) {
+			char why[300];
+
+			snprintf(why, sizeof(why), "Health check failed %d times in a row (%s)",
+				 rt->probe_failures, o->msg);
+			health_failed(rt, why);
+			return;
+		}
+		set_state(rt, ST_DEGRADED, SEV_WARN, "Health check failed (%d of %d): %s",
+			  rt->probe_failures, h->failure_threshold, o->msg);
+	}
+	rt->probe_at = mono + (rt->ever_ready ? h->interval_ms :
+			       (h->interval_ms < STARTUP_PROBE_MS ? h->interval_ms : STARTUP_PROBE_MS));
+}
+
+static void probe_now(struct runtime *rt)
+{
+	const struct health_spec *h = &rt->spec->health;
+
+	rt->probe_at = 0;
+	if (h->type == PROBE_HTTP)
+		rt->probe = probe_http(h->url, h->method, h->expect_status, h->expect_body,
+				       h->timeout_ms, on_probe, rt);
+	else if (h->type == PROBE_TCP)
+		rt->probe = probe_tcp(h->tcp, h->timeout_ms, on_probe, rt);
+	if (!rt->probe)
+		rt->probe_at = mono_ms() + h->interval_ms;
+}
+
+/* ---- timers ---- */
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+int64_t rt_deadline(const struct runtime *rt)
+{
+	int64_t d = 0;
+	const struct waiter *w;
+
+	d = earliest(d, rt->kill_at);
+	d = earliest(d, rt->backoff_at);
+	if (!rt->probe)
+		d = earliest(d, rt->probe_at);
+	d = earliest(d, rt->startup_at);
+	d = earliest(d, rt->republish_at);
+	for (w = rt->waiters; w; w = w->next)
+		d = earliest(d, w->deadline);
+	return d;
+}
+
+void rt_on_timer(struct runtime *rt, int64_t mono)
+{
+	struct waiter **pw;
+
+	if (rt->kill_at && mono >= rt->kill_at) {
+		rt->kill_at = 0;
+		if (rt->pid > 0 && !rt->leader_done) {
+			log_warnx("runtime[%s]: pid %d ignored the stop signal for %d ms; sending SIGKILL",
+				  rt->spec->id, (int)rt->pid, rt->spec->stop_timeout_ms);
+			rt->stop_timed_out = true;
+			kill(-rt->pid, SIGKILL);
+			kill(rt->pid, SIGKILL);
+		}
+	}
+	if (rt->backoff_at && mono >= rt->backoff_at && rt->phase == PH_BACKOFF)
+		rt_spawn(rt, mono);
+	if (rt->startup_at && mono >= rt->startup_at && rt->phase == PH_RUNNING && !rt->ever_ready) {
+		char why[200];
+
+		rt->startup_at = 0;
+		snprintf(why, sizeof(why), "Not ready within startup timeout of %d ms",
+			 rt->spec->health.startup_timeout_ms);
+		health_failed(rt, why);
+	}
+	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->phase == PH_RUNNING)
+		probe_now(rt);
+	if (rt->republish_at && mono >= rt->republish_at) {
+		rt->republish_at = 0;
+		rt->dirty = true;
+	}
+	for (pw = &rt->waiters; *pw;) {
+		struct waiter *w = *pw;
+
+		if (w->deadline && mono >= w->deadline) {
+			*pw = w->next;
+			loop_reply(w->req, w->of, ETIMEDOUT, 0, "error %s: timed out waiting", w->text);
+			free(w);
+		} else {
+			pw = &w->next;
+		}
+	}
+}
+
+/* ---- publishing ---- */
+
+static void add_detail(struct rt_view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_detail(struct rt_view *v, const char *fmt, ...)
+{
+	char **nd = realloc(v->detail, (v->ndetail + 1) * sizeof(char *));
+	va_list ap;
+
+	if (!nd)
+		return;
+	v->detail = nd;
+	va_start(ap, fmt);
+	if (vasprintf(&v->detail[v->ndetail], fmt, ap) >= 0)
+		v->ndetail++;
+	va_end(ap);
+}
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static struct rt_view *make_view(struct runtime *rt, int64_t now)
+{
+	const struct rt_spec *s = rt->spec;
+	struct rt_view *v = rt_view_new();
+	char ts[32];
+	int used;
+
+	if (!v)
+		return NULL;
+	snprintf(v->id, sizeof(v->id), "%s", s->id);
+	v->name = xstrdup(s->name ? s->name : s->id);
+	v->adapter = xstrdup(s->adapter ? s->adapter : "process");
+	v->profile = xstrdup(s->profile);
+	v->state = rt->state;
+	v->severity = rt->sev;
+	v->summary = xstrdup(rt->summary);
+	v->pid = rt->pid > 0 && !rt->leader_done ? (int)rt->pid : 0;
+	v->started_at = rt->started_wall;
+	v->updated_at = now;
+	v->accelerator = s->accelerator;
+	v->modalities = s->modalities;
+	v->max_restarts = rt->budget.max_restarts;
+	v->window_seconds = rt->budget.window_seconds;
+	if (rt->budget.n && (v->restarts = malloc(rt->budget.n * sizeof(int64_t)))) {
+		memcpy(v->restarts, rt->budget.at, rt->budget.n * sizeof(int64_t));
+		v->nrestarts = rt->budget.n;
+	}
+	v->has_exit = rt->has_exit;
+	v->exit_code = rt->exit_code;
+	v->exit_signal = rt->exit_sig;
+	v->exit_at = rt->exit_at;
+	v->exit_reason = rt->has_exit ? xstrdup(rt->exit_reason) : NULL;
+	v->probe_type = s->health.type;
+	if (s->health.type == PROBE_HTTP)
+		v->probe_target = xstrdup(s->health.url);
+	else if (s->health.type == PROBE_TCP)
+		v->probe_target = xstrdup(s->health.tcp);
+	else if (s->health.type == PROBE_EXEC && s->health.nexec)
+		v->probe_target = xstrdup(s->health.exec[0]);
+	else
+		v->probe_target = NULL;
+	v->probe_result = rt->has_probe_result ? xstrdup(rt->probe_result) : NULL;
+	v->probe_latency_ms = rt->probe_latency;
+	v->probe_failures = rt->probe_failures;
+	v->probe_last_ok_at = rt->probe_last_ok;
+	v->source = xstrdup(rt->source);
+	v->loaded_at = rt->loaded_at;
+	v->log_path = s->file_max_bytes ? xstrdup(rt->log_path) : NULL;
+	v->manifest_json = rt_spec_to_json(s);
+	v->ctl_last = xstrdup(rt->ctl_last);
+
+	/* detail[]: what an operator needs next to the label */
+	if (v->pid)
+		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
+	else
+		add_detail(v, "Not running");
+	if (s->health.type == PROBE_HTTP || s->health.type == PROBE_TCP)
+		add_detail(v, "Health check %s: %s", v->probe_target,
+			   rt->has_probe_result ? rt->probe_result : "no result yet");
+	else if (s->health.type == PROBE_EXEC)
+		add_detail(v, "Health check by exec is not implemented yet; process liveness is used");
+	used = budget_used(&rt->budget, now);
+	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,
+		   rt->budget.max_restarts, rt->budget.window_seconds,
+		   used ? ", resets at " : "", used ? fmt_time(ts, sizeof(ts), budget_reset_at(&rt->budget, now)) : "");
+	if (rt->has_exit)
+		add_detail(v, "Last exit: %s at %s", rt->exit_reason, fmt_time(ts, sizeof(ts), rt->exit_at));
+	if (rt->rejected)
+		add_detail(v, "Manifest update rejected, previous manifest kept: %s", rt->rejected);
+	if (rt->latched && rt->state == ST_ERROR)
+		add_detail(v, "Stays down until an operator acts (echo restore > ctl)");
+	return v;
+}
+
+static void emit_state_change(struct runtime *rt)
+{
+	cJSON *p;
+
+	if (!rt->announced) {
+		rt->announced = true;
+		p = payload_for(rt);
+		cJSON_AddStringToObject(p, "source", rt->source);
+		events_emit("runtime.added", p);
+	} else if (rt->ev_state == rt->state && rt->ev_sev == rt->sev &&
+		   strcmp(rt->ev_summary, rt->summary) == 0) {
+		return;
+	}
+	p = payload_for(rt);
+	cJSON_AddStringToObject(p, "from", state_slug(rt->ev_state));
+	cJSON_AddStringToObject(p, "state", state_slug(rt->state));
+	cJSON_AddStringToObject(p, "severity", severity_slug(rt->sev));
+	cJSON_AddStringToObject(p, "summary", rt->summary);
+	{
+		char label[260];
+
+		snprintf(label, sizeof(label), "%s - %s", state_label(rt->state), rt->summary);
+		cJSON_AddStringToObject(p, "label", label);
+	}
+	events_emit("runtime.state.changed", p);
+	rt->ev_state = rt->state;
+	rt->ev_sev = rt->sev;
+	snprintf(rt->ev_summary, sizeof(rt->ev_summary), "%s", rt->summary);
+}
+
+void rt_publish(struct runtime *rt)
+{
+	int64_t now = now_ms(), reset;
+	struct rt_view *v;
+	int f;
+
+	rt->dirty = false;
+	budget_prune(&rt->budget, now);
+	v = make_view(rt, now);
+	if (!v)
+		return;
+	for (f = RF_STATE; f < RF_COUNT; f++) {
+		char *txt;
+		size_t len = 0;
+
+		if (f == RF_LOGS)
+			continue;
+		txt = render_rt_file((enum rt_file)f, v, now, &len);
+		if (!txt)
+			continue;
+		/* health.json always changes (updated_at); the others only
+		 * when their text does. */
+		if (!rt->text[f] || strcmp(rt->text[f], txt) != 0) {
+			free(rt->text[f]);
+			rt->text[f] = txt;
+			rt->mtime[f] = now;
+			if (rt->announced)
+				notify_inval_inode(INO_RT(rt->slot, f));
+		} else {
+			free(txt);
+		}
+		v->mtime[f] = rt->mtime[f];
+	}
+	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
+	reg_rt_publish(rt->slot, v);
+	emit_state_change(rt);
+	sup.matrix_dirty = true;
+	/* When the oldest counted restart leaves the window, the budget file
+	 * changes by itself: publish again then. */
+	reset = budget_reset_at(&rt->budget, now);
+	rt->republish_at = reset > now ? mono_ms() + (reset - now) + 1 : 0;
+	rt_check_waiters(rt);
+}
+
+/* ---- creation and removal ---- */
+
+struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
+{
+	struct runtime *rt = calloc(1, sizeof(*rt));
+	int r;
+
+	if (!rt) {
+		rt_spec_free(spec);
+		return NULL;
+	}
+	rt->spec = spec;
+	snprintf(rt->source, sizeof(rt->source), "%s", source);
+	rt->loaded_at = now;
+	rt->pidfd = rt->outfd = rt->logfd = -1;
+	rt->exit_code = rt->exit_sig = -1;
+	rt->ring = logring_new(spec->ring_bytes);
+	budget_init(&rt->budget, spec->max_restarts, spec->window_seconds);
+	persist_load(spec->id, &rt->desired, &rt->budget, now);
+	persist_log_path(spec->id, rt->log_path, sizeof(rt->log_path));
+	r = rt->ring ? reg_rt_add(spec->id, rt->ring, &rt->slot, &rt->gen) : -ENOMEM;
+	if (r < 0) {
+		log_warnx("runtime[%s]: cannot register: %s", spec->id, strerror(-r));
+		logring_free(rt->ring);
+		rt_spec_free(spec);
+		free(rt);
+		return NULL;
+	}
+	if (rt->slot >= sup.nrts) {
+		size_t n = sup.nrts ? sup.nrts : 64;
+		struct runtime **nr;
+
+		while (n <= rt->slot)
+			n *= 2;
+		nr = realloc(sup.rts, n * sizeof(*nr));
+		if (!nr) {
+			reg_rt_remove(rt->slot);
+			logring_free(rt->ring);
+			rt_spec_free(spec);
+			free(rt);
+			return NULL;
+		}
+		memset(nr + sup.nrts, 0, (n - sup.nrts) * sizeof(*nr));
+		sup.rts = nr;
+		sup.nrts = n;
+	}
+	sup.rts[rt->slot] = rt;
+	rt->state = ST_UNKNOWN;
+	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
+	rt->ev_state = ST_UNKNOWN;
+	if (rt->desired == DESIRED_DOWN)
+		set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+	else if (spec->auto_start && !sup.shutting_down)
+		rt_spawn(rt, mono_ms());
+	else
+		set_state(rt, ST_OFFLINE, SEV_INFO, "Not started (auto_start is false)");
+	rt_publish(rt);
+	log_info("runtime[%s]: loaded from %s", spec->id, source);
+	return rt;
+}
+
+static void fail_waiters(struct runtime *rt, int err, const char *why)
+{
+	struct waiter *w;
+
+	while ((w = rt->waiters)) {
+		rt->waiters = w->next;
+		loop_reply(w->req, w->of, err, 0, "error %s: %s", w->text, why);
+		free(w);
+	}
+}
+
+void rt_remove(struct runtime *rt)
+{
+	size_t f;
+
+	if (!rt->removing) {
+		rt->removing = true;
+		reg_rt_set_removing(rt->slot);
+		fail_waiters(rt, ENOENT, "runtime removed");
+	}
+	if (rt->pid > 0) {
+		rt_begin_stop(rt, AFTER_REMOVE, "Removing (manifest gone)");
+		rt->dirty = true;
+		return;
+	}
+	if (rt->probe)
+		probe_cancel(rt->probe);
+	log_info("runtime[%s]: removed", rt->spec->id);
+	events_emit("runtime.removed", payload_for(rt));
+	reg_rt_remove(rt->slot);
+	notify_inval_entry(INO_RT(rt->slot, RF_DIR), rt->spec->id);
+	notify_inval_entry(TOP_RUNTIMES, rt->spec->id);
+	sup.rts[rt->slot] = NULL;
+	sup.matrix_dirty = true;
+	if (rt->logfd >= 0)
+		close(rt->logfd);
+	logring_free(rt->ring);
+	for (f = 0; f < RF_COUNT; f++)
+		free(rt->text[f]);
+	free(rt->rejected);
+	rt_spec_free(rt->next_spec);
+	rt_spec_free(rt->spec);
+	free(rt);
+}
+
+void rt_set_rejected(struct runtime *rt, const char *why)
+{
+	free(rt->rejected);
+	rt->rejected = why ? strdup(why) : NULL;
+	rt->dirty = true;
+}
+
+void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
+{
+	bool launch = rt_spec_launch_differs(rt->spec, spec);
+	bool was_auto = rt->spec->auto_start;
+
+	rt_set_rejected(rt, NULL);
+	rt->loaded_at = now_ms();
+	budget_configure(&rt->budget, spec->max_restarts, spec->window_seconds);
+	if (spec->ring_bytes != rt->spec->ring_bytes)
+		logring_resize(rt->ring, spec->ring_bytes);
+	if (launch && (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)) {
+		rt_spec_free(rt->next_spec);
+		rt->next_spec = spec;
+		log_info("runtime[%s]: launch settings changed; restarting", spec->id);
+		rt_begin_stop(rt, AFTER_START, "Restarting (manifest changed)");
+		return;
+	}
+	if (rt->probe && (spec->health.type != rt->spec->health.type)) {
+		probe_cancel(rt->probe);
+		rt->probe = NULL;
+		rt->probe_at = mono_ms();
+	}
+	rt_spec_free(rt->spec);
+	rt->spec = spec;
+	if (rt->phase == PH_RUNNING && spec->health.type == PROBE_NONE && !rt->ever_ready) {
+		rt->ever_ready = true;
+		set_state(rt, ST_READY, SEV_INFO, "Process running");
+	}
+	if (rt->desired == DESIRED_AUTO && !was_auto && spec->auto_start &&
+	    rt->phase == PH_IDLE && !rt->latched)
+		rt_spawn(rt, mono_ms());
+	else if (rt->desired == DESIRED_AUTO && was_auto && !spec->auto_start &&
+		 (rt->phase == PH_RUNNING || rt->phase == PH_BACKOFF))
+		rt_begin_stop(rt, AFTER_NONE, "Stopping (auto_start turned off)");
+	rt->dirty = true;
+}
+
+/* ---- control ---- */
+
+static void record_ctl(struct runtime *rt, const char *text, const char *result)
+{
+	char ts[32];
+
+	snprintf(rt->ctl_last, sizeof(rt->ctl_last), "last: %s\nat: %s\nresult: %s\n",
+		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
+	rt->dirty = true;
+}
+
+static bool is_up(const struct runtime *rt)
+{
+	return rt->phase == PH_RUNNING;
+}
+
+/* Would a waiter for `verb` be satisfied (0), failed (errno) or wait (-1)? */
+static int waiter_status(const struct runtime *rt, enum ctl_verb verb)
+{
+	if (verb == CTL_STOP)
+		return rt->phase == PH_IDLE ? 0 : -1;
+	if (rt->phase == PH_RUNNING && rt->state == ST_READY)
+		return 0;
+	if (rt->state == ST_ERROR && (rt->phase == PH_IDLE || rt->latched))
+		return EIO;
+	if (rt->phase == PH_IDLE && rt->state == ST_OFFLINE)
+		return EIO;
+	return -1;
+}
+
+static void rt_check_waiters(struct runtime *rt)
+{
+	struct waiter **pw;
+
+	for (pw = &rt->waiters; *pw;) {
+		struct waiter *w = *pw;
+		int st = waiter_status(rt, w->verb);
+
+		if (st < 0) {
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		if (st == 0)
+			loop_reply(w->req, w->of, 0, w->size, "ok %s: %s - %s", w->text,
+				   state_label(rt->state), rt->summary);
+		else
+			loop_reply(w->req, w->of, st, 0, "error %s: %s - %s", w->text,
+				   state_label(rt->state), rt->summary);
+		free(w);
+	}
+}
+
+bool rt_interrupt(struct runtime *rt, uint64_t park_id)
+{
+	struct waiter **pw;
+
+	for (pw = &rt->waiters; *pw; pw = &(*pw)->next) {
+		struct waiter *w = *pw;
+
+		if (w->park_id == park_id) {
+			*pw = w->next;
+			loop_reply(w->req, w->of, EINTR, 0, "error %s: interrupted", w->text);
+			free(w);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Counted restart (restart/restore).  0 or -EAGAIN. */
+static int counted_restart(struct runtime *rt, const char *why)
+{
+	cJSON *p;
+
+	if (budget_take(&rt->budget, now_ms()) < 0)
+		return -EAGAIN;
+	save_state(rt);
+	p = payload_for(rt);
+	cJSON_AddStringToObject(p, "reason", why);
+	events_emit("runtime.restore.requested", p);
+	rt->latched = false;
+	rt->quick_crashes = 0;
+	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
+		rt_begin_stop(rt, AFTER_START, "Restarting (operator request)");
+	else
+		rt_spawn(rt, mono_ms());
+	return 0;
+}
+
+void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
+{
+	char result[300];
+	int err = 0;
+	enum desired old_desired = rt->desired;
+
+	if (c->parse_err) {
+		snprintf(result, sizeof(result), "error: %s", c->errmsg);
+		record_ctl(rt, c->text, result);
+		loop_reply(c->req, c->of, EINVAL, 0, "error %s: %s", c->text, c->errmsg);
+		return;
+	}
+	if (sup.shutting_down) {
+		record_ctl(rt, c->text, "error: the supervisor is shutting down");
+		loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
+		return;
+	}
+	switch (c->ctl.verb) {
+	case CTL_START:
+		rt->desired = DESIRED_AUTO;
+		rt->latched = false;
+		if (is_up(rt)) {
+			snprintf(result, sizeof(result), "ok: already running");
+		} else {
+			rt->quick_crashes = 0;
+			rt_start(rt, mono_ms());
+			snprintf(result, sizeof(result), "ok: starting");
+		}
+		break;
+	case CTL_STOP:
+		rt->desired = DESIRED_DOWN;
+		rt->latched = false;
+		if (rt->phase == PH_IDLE || rt->phase == PH_BACKOFF) {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+			snprintf(result, sizeof(result), "ok: not running; stays down");
+		} else {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			snprintf(result, sizeof(result), "ok: stopping; stays down");
+		}
+		break;
+	case CTL_RESTART:
+	case CTL_RESTORE:
+		rt->desired = DESIRED_AUTO;
+		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
+			err = EAGAIN;
+			snprintf(result, sizeof(result), "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
+				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		} else {
+			snprintf(result, sizeof(result), "ok: %s; budget %d of %d used",
+				 rt->phase == PH_STOPPING ? "restarting" : "starting",
+				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		}
+		break;
+	case CTL_RESET_BUDGET:
+		budget_reset(&rt->budget);
+		save_state(rt);
+		if (rt->latched && rt->state == ST_ERROR && strcmp(rt->summary, "Restart budget exhausted") == 0)
+			set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+		snprintf(result, sizeof(result), "ok: budget reset, %d restarts available", rt->budget.max_restarts);
+		break;
+	case CTL_KILL:
+		if (rt->pid <= 0 || rt->leader_done) {
+			err = ESRCH;
+			snprintf(result, sizeof(result), "error: not running");
+		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
+			err = errno;
+			snprintf(result, sizeof(result), "error: %s", strerror(err));
+		} else {
+			const char *name = ctl_signal_name(c->ctl.signal);
+
+			snprintf(result, sizeof(result), "ok: sent SIG%s to process group %d",
+				 name ? name : "?", (int)rt->pid);
+		}
+		break;
+	default:
+		err = EINVAL;
+		snprintf(result, sizeof(result), "error: not a runtime verb");
+		break;
+	}
+	if (rt->desired != old_desired)
+		save_state(rt);
+	record_ctl(rt, c->text, result);
+	log_info("runtime[%s]: ctl \"%s\": %s", rt->spec->id, c->text, result);
+	if (err) {
+		loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
+		return;
+	}
+	if (c->ctl.wait_s >= 0 && c->ctl.verb != CTL_RESET_BUDGET && c->ctl.verb != CTL_KILL) {
+		struct waiter *w = calloc(1, sizeof(*w));
+
+		if (w) {
+			w->req = c->req;
+			w->park_id = c->park_id;
+			w->size = c->size;
+			w->of = c->of;
+			w->verb = c->ctl.verb;
+			w->deadline = mono_ms() + (int64_t)c->ctl.wait_s * 1000;
+			snprintf(w->text, sizeof(w->text), "%s", c->text);
+			w->next = rt->waiters;
+			rt->waiters = w;
+			rt->dirty = true;   /* checked at publish */
+			return;
+		}
+	}
+	loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, result + 4);
+}
+
+void rt_stop_for_shutdown(struct runtime *rt)
+{
+	fail_waiters(rt, EINTR, "the supervisor is shutting down");
+	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
+		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
+	else if (rt->phase == PH_BACKOFF)
+		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
+	rt->dirty = true;
+}
+
+void rt_start_all(bool operator)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (!rt || rt->removing)
+			continue;
+		if (operator) {
+			rt->desired = DESIRED_AUTO;
+			rt->latched = false;
+			save_state(rt);
+		}
+		if (!is_up(rt))
+			rt_start(rt, mono_ms());
+		rt->dirty = true;
+	}
+}
+
+void rt_stop_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (!rt || rt->removing)
+			continue;
+		rt->desired = DESIRED_DOWN;
+		rt->latched = false;
+		save_state(rt);
+		rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+		if (rt->phase == PH_IDLE)
+			set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+		rt->dirty = true;
+	}
+}

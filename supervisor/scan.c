@@ -1,0 +1,513 @@
+/*
+ * scan.c - the watched manifest folder.  Loop thread only.
+ *
+ * inotify reports a finished write (IN_CLOSE_WRITE), a rename into the
+ * folder (IN_MOVED_TO: an editor's atomic save is one change), a removal
+ * (IN_DELETE, IN_MOVED_FROM).  Each changed file is parsed whole; a file
+ * with any error changes nothing that runs, and manifests/<file> says why.
+ * A good file is diffed against its last good version: new ids start (if
+ * auto_start), changed ids are updated (restarted only when launch fields
+ * changed), vanished ids stop and go.
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+#include "sup.h"
+
+static struct mfile *mfile_find(const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nmfiles; i++) {
+		if (strcmp(sup.mfiles[i]->name, name) == 0) {
+			if (idx)
+				*idx = i;
+			return sup.mfiles[i];
+		}
+	}
+	return NULL;
+}
+
+static struct mfile *mfile_get(const char *name)
+{
+	struct mfile *m = mfile_find(name, NULL), **nm;
+
+	if (m)
+		return m;
+	m = calloc(1, sizeof(*m));
+	nm = realloc(sup.mfiles, (sup.nmfiles + 1) * sizeof(*nm));
+	if (!m || !nm) {
+		free(m);
+		if (nm)
+			sup.mfiles = nm;
+		return NULL;
+	}
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	sup.mfiles = nm;
+	sup.mfiles[sup.nmfiles++] = m;
+	return m;
+}
+
+static void specs_free(struct rt_spec **specs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		rt_spec_free(specs[i]);
+	free(specs);
+}
+
+static void publish_file(const char *name, const char *text)
+{
+	uint32_t idx;
+	struct snap *s = snap_new(text, strlen(text), now_ms());
+
+	if (!s)
+		return;
+	if (reg_mf_set(name, s, &idx))
+		reg_dir_touch(TOP_MANIFESTS, now_ms());
+	notify_inval_inode(INO_MF_BASE + idx);
+}
+
+/* Read and check one file: parse errors, permissions, cross-file ids. */
+static void load_file(const char *name, struct manifest_result *res, bool *gone)
+{
+	char path[PATH_MAX], *buf = NULL;
+	struct stat st;
+	int fd;
+	size_t len = 0;
+	ssize_t n;
+	const char *perm = NULL;
+	char why[200];
+
+	*gone = false;
+	memset(res, 0, sizeof(*res));
+	snprintf(path, sizeof(path), "%s/%s", sup.manifests, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			*gone = true;
+			return;
+		}
+		manifest_add_error(res, name, 1, 1, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		manifest_add_error(res, name, 1, 1, "not a regular file");
+		return;
+	}
+	if ((size_t)st.st_size > MANIFEST_MAX_BYTES) {
+		close(fd);
+		manifest_add_error(res, name, 1, 1, "file too large (%lld bytes, limit %d)",
+				   (long long)st.st_size, MANIFEST_MAX_BYTES);
+		return;
+	}
+	if (st.st_mode & 022) {
+		snprintf(why, sizeof(why), "the file is %s-writable (mode %04o)",
+			 (st.st_mode & 002) ? "world" : "group", (unsigned)(st.st_mode & 07777));
+		perm = why;
+	} else if (st.st_uid != 0 && st.st_uid != sup.uid) {
+		snprintf(why, sizeof(why), "the file is owned by uid %u, not by root or the supervisor's user",
+			 (unsigned)st.st_uid);
+		perm = why;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		manifest_add_error(res, name, 1, 1, "out of memory");
+		return;
+	}
+	while (len <= (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > (size_t)st.st_size) {
+		/* grew while we read: a writer is busy; its close brings us back */
+		free(buf);
+		manifest_add_error(res, name, 1, 1, "file changed while being read");
+		return;
+	}
+	manifest_parse(name, buf, len, &sup.defs, res);
+	free(buf);
+	if (perm) {
+		char cmd[512] = "";
+		size_t i, k;
+
+		if (res->nspecs) {
+			const struct rt_spec *s = res->specs[0];
+
+			k = (size_t)snprintf(cmd, sizeof(cmd), "%s", s->command);
+			for (i = 0; i < s->nargs && k < sizeof(cmd); i++)
+				k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, " %s", s->args[i]);
+			manifest_add_error(res, name, 1, 1, "rejected: %s; it would run: %s (chmod go-w, chown root)",
+					   perm, cmd);
+		} else {
+			manifest_add_error(res, name, 1, 1, "rejected: %s", perm);
+		}
+		return;
+	}
+	/* ids must be unique across files too: the first file keeps it */
+	{
+		size_t i;
+		bool dup = false;
+
+		for (i = 0; i < res->nspecs; i++) {
+			struct runtime *rt = rt_find(res->specs[i]->id);
+
+			if (rt && strcmp(rt->source, name) != 0 && !rt->removing) {
+				if (!dup) {
+					/* copy what we need before add_error frees the specs */
+				}
+				dup = true;
+			}
+		}
+		if (dup) {
+			struct { char id[RT_ID_MAX + 1]; unsigned l, c; char other[256]; } *d;
+			size_t nd = 0;
+
+			d = calloc(res->nspecs, sizeof(*d));
+			for (i = 0; d && i < res->nspecs; i++) {
+				struct runtime *rt = rt_find(res->specs[i]->id);
+
+				if (rt && strcmp(rt->source, name) != 0 && !rt->removing) {
+					snprintf(d[nd].id, sizeof(d[nd].id), "%s", res->specs[i]->id);
+					d[nd].l = res->specs[i]->id_line;
+					d[nd].c = res->specs[i]->id_col;
+					snprintf(d[nd].other, sizeof(d[nd].other), "%s", rt->source);
+					nd++;
+				}
+			}
+			for (i = 0; i < nd; i++)
+				manifest_add_error(res, name, d[i].l, d[i].c,
+						   "duplicate id \"%s\" (already defined in %s)", d[i].id, d[i].other);
+			free(d);
+		}
+	}
+}
+
+static void remove_file(const char *name)
+{
+	size_t idx, i;
+	struct mfile *m = mfile_find(name, &idx);
+	uint32_t ridx;
+	cJSON *p;
+
+	if (!m)
+		return;
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (rt && !rt->removing && strcmp(rt->source, name) == 0)
+			rt_remove(rt);
+	}
+	specs_free(m->specs, m->nspecs);
+	free(m);
+	memmove(&sup.mfiles[idx], &sup.mfiles[idx + 1], (sup.nmfiles - idx - 1) * sizeof(*sup.mfiles));
+	sup.nmfiles--;
+	if (reg_mf_remove(name, &ridx)) {
+		reg_dir_touch(TOP_MANIFESTS, now_ms());
+		notify_inval_entry(TOP_MANIFESTS, name);
+	}
+	log_info("manifest %s removed", name);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "file", name);
+	events_emit("manifest.removed", p);
+}
+
+static void scan_file(const char *name)
+{
+	struct manifest_result res;
+	struct mfile *m;
+	bool gone;
+	size_t i, j, k;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f;
+	int64_t now = now_ms();
+
+	if (manifest_file_ignored(name))
+		return;
+	load_file(name, &res, &gone);
+	if (gone) {
+		remove_file(name);
+		manifest_result_free(&res);
+		return;
+	}
+	m = mfile_get(name);
+	if (!m) {
+		manifest_result_free(&res);
+		return;
+	}
+	f = open_memstream(&text, &tlen);
+	if (!f) {
+		manifest_result_free(&res);
+		return;
+	}
+	if (res.nerrors) {
+		cJSON *p = cJSON_CreateObject(), *errs;
+
+		for (i = 0; i < res.nerrors; i++) {
+			fprintf(f, "error %s\n", res.errors[i]);
+			log_warnx("manifest %s", res.errors[i]);
+		}
+		if (m->nspecs)
+			fprintf(f, "previous version kept: %zu runtime%s still from the last good version\n",
+				m->nspecs, m->nspecs == 1 ? "" : "s");
+		cJSON_AddStringToObject(p, "file", name);
+		errs = cJSON_AddArrayToObject(p, "errors");
+		for (i = 0; i < res.nerrors; i++)
+			cJSON_AddItemToArray(errs, cJSON_CreateString(res.errors[i]));
+		events_emit("manifest.rejected", p);
+		for (i = 0; i < sup.nrts; i++) {
+			struct runtime *rt = sup.rts[i];
+
+			if (rt && !rt->removing && strcmp(rt->source, name) == 0)
+				rt_set_rejected(rt, res.errors[0]);
+		}
+		m->ok = false;
+	} else {
+		cJSON *p = cJSON_CreateObject(), *ids;
+
+		fprintf(f, "ok %s: %zu runtime%s", name, res.nspecs, res.nspecs == 1 ? "" : "s");
+		for (i = 0; i < res.nspecs; i++)
+			fprintf(f, "%s%s", i ? ", " : ": ", res.specs[i]->id);
+		fprintf(f, "\n");
+		cJSON_AddStringToObject(p, "file", name);
+		ids = cJSON_AddArrayToObject(p, "ids");
+		for (i = 0; i < res.nspecs; i++)
+			cJSON_AddItemToArray(ids, cJSON_CreateString(res.specs[i]->id));
+		events_emit("manifest.loaded", p);
+
+		/* gone from the file: stop and remove */
+		for (i = 0; i < sup.nrts; i++) {
+			struct runtime *rt = sup.rts[i];
+			bool keep = false;
+
+			if (!rt || rt->removing || strcmp(rt->source, name) != 0)
+				continue;
+			for (j = 0; j < res.nspecs; j++)
+				if (strcmp(res.specs[j]->id, rt->spec->id) == 0)
+					keep = true;
+			if (!keep)
+				rt_remove(rt);
+		}
+		/* new or changed */
+		for (j = 0; j < res.nspecs; j++) {
+			struct runtime *rt = rt_find(res.specs[j]->id);
+			struct rt_spec *copy = rt_spec_dup(res.specs[j]);
+
+			if (!copy)
+				continue;
+			if (rt && rt->removing) {
+				/* an id that moves while its old process stops: wait */
+				rt_spec_free(copy);
+				fprintf(f, "note: %s is still stopping; save the file again to load it\n",
+					res.specs[j]->id);
+				continue;
+			}
+			if (rt)
+				rt_update_spec(rt, copy);
+			else
+				rt_create(copy, name, now);
+		}
+		specs_free(m->specs, m->nspecs);
+		m->specs = res.specs;
+		m->nspecs = res.nspecs;
+		res.specs = NULL;
+		res.nspecs = 0;
+		m->ok = true;
+		log_info("manifest %s loaded: %zu runtime%s", name, m->nspecs, m->nspecs == 1 ? "" : "s");
+	}
+	fclose(f);
+	publish_file(name, text ? text : "");
+	free(text);
+	manifest_result_free(&res);
+	(void)k;
+}
+
+int scan_init(void)
+{
+	sup.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (sup.inotify_fd < 0)
+		return -errno;
+	if (inotify_add_watch(sup.inotify_fd, sup.manifests,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+			      IN_CREATE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+		return -errno;
+	return loop_watch(sup.inotify_fd, EPOLLIN, LOOP_TAG(TAG_INOTIFY, 0));
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* List the folder's manifest names, sorted (the first file keeps an id). */
+static int list_names(char ***out, size_t *n)
+{
+	DIR *d = opendir(sup.manifests);
+	struct dirent *de;
+	char **names = NULL, **nn;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (manifest_file_ignored(de->d_name))
+			continue;
+		nn = realloc(names, (k + 1) * sizeof(*names));
+		if (!nn)
+			break;
+		names = nn;
+		names[k] = strdup(de->d_name);
+		if (names[k])
+			k++;
+	}
+	closedir(d);
+	if (k)
+		qsort(names, k, sizeof(*names), cmp_names);
+	*out = names;
+	*n = k;
+	return 0;
+}
+
+void scan_all(void)
+{
+	char **names;
+	size_t n, i, j;
+
+	if (list_names(&names, &n) < 0) {
+		log_warn("cannot list %s", sup.manifests);
+		return;
+	}
+	/* files that went away while we were not watching */
+	for (i = 0; i < sup.nmfiles;) {
+		bool found = false;
+
+		for (j = 0; j < n; j++)
+			if (strcmp(names[j], sup.mfiles[i]->name) == 0)
+				found = true;
+		if (!found)
+			remove_file(sup.mfiles[i]->name);
+		else
+			i++;
+	}
+	for (i = 0; i < n; i++) {
+		scan_file(names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+void scan_on_inotify(void)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(sup.inotify_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		for (p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			p += sizeof(*e) + e->len;
+			if (e->mask & IN_Q_OVERFLOW) {
+				log_warnx("manifest watch overflowed; rescanning %s", sup.manifests);
+				scan_all();
+				continue;
+			}
+			if (!e->len || manifest_file_ignored(e->name))
+				continue;
+			/* A new empty file is being written: its close brings it. */
+			if ((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR))
+				continue;
+			scan_file(e->name);
+		}
+	}
+}
+
+int scan_check(void)
+{
+	char **names;
+	size_t n, i, k, bad = 0, total = 0;
+	struct {
+		char id[RT_ID_MAX + 1];
+		char file[256];
+	} *seen = NULL;
+	size_t nseen = 0;
+
+	if (list_names(&names, &n) < 0) {
+		fprintf(stderr, "arw-supervisor: cannot list %s: %s\n", sup.manifests, strerror(errno));
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		struct manifest_result res;
+		bool gone;
+
+		load_file(names[i], &res, &gone);
+		if (!gone) {
+			/* duplicates across files, as the daemon would see them */
+			for (k = 0; k < res.nspecs && !res.nerrors; k++) {
+				size_t s;
+
+				for (s = 0; s < nseen; s++)
+					if (strcmp(seen[s].id, res.specs[k]->id) == 0)
+						break;
+				if (s < nseen) {
+					manifest_add_error(&res, names[i], res.specs[k]->id_line,
+							   res.specs[k]->id_col,
+							   "duplicate id \"%s\" (already defined in %s)",
+							   res.specs[k]->id, seen[s].file);
+					break;
+				}
+			}
+			for (k = 0; k < res.nspecs; k++) {
+				void *ns = realloc(seen, (nseen + 1) * sizeof(*seen));
+
+				if (!ns)
+					break;
+				seen = ns;
+				snprintf(seen[nseen].id, sizeof(seen[nseen].id), "%s", res.specs[k]->id);
+				snprintf(seen[nseen].file, sizeof(seen[nseen].file), "%s", names[i]);
+				nseen++;
+			}
+			for (k = 0; k < res.nerrors; k++)
+				printf("error %s\n", res.errors[k]);
+			if (res.nerrors)
+				bad++;
+			else
+				printf("ok %s: %zu runtime%s\n", names[i], res.nspecs, res.nspecs == 1 ? "" : "s");
+			total += res.nspecs;
+		}
+		manifest_result_free(&res);
+		free(names[i]);
+	}
+	free(names);
+	free(seen);
+	printf("%zu file%s, %zu runtime%s, %zu file%s with errors\n", n, n == 1 ? "" : "s",
+	       total, total == 1 ? "" : "s", bad, bad == 1 ? "" : "s");
+	return bad ? 2 : 0;
+}

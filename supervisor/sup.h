@@ -1,0 +1,180 @@
+/*
+ * sup.h - the supervisor's loop-owned world: configuration, the runtime
+ * table, the manifest files.  Everything here belongs to the loop thread
+ * (main() fills the configuration before any thread starts); FUSE threads
+ * never touch it, they read the registry.
+ */
+#ifndef ARW_SUP_H
+#define ARW_SUP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "budget.h"
+#include "ctl.h"
+#include "logring.h"
+#include "loop.h"
+#include "manifest.h"
+#include "persist.h"
+#include "registry.h"
+#include "render.h"
+
+struct fuse_session;
+struct fs_open;
+struct probe;
+
+/* Where a runtime's process is in its life. */
+enum phase {
+	PH_IDLE = 0,     /* no process */
+	PH_BACKOFF,      /* no process, waiting to restart */
+	PH_RUNNING,      /* process alive */
+	PH_STOPPING,     /* stop signal sent, waiting for the group to go */
+};
+
+/* What to do once the process group is gone. */
+enum after { AFTER_NONE = 0, AFTER_START, AFTER_REMOVE };
+
+/* A ctl write parked until its runtime gets somewhere (wait=N). */
+struct waiter {
+	fuse_req_t req;
+	uint64_t park_id;
+	size_t size;
+	struct fs_open *of;
+	enum ctl_verb verb;
+	int64_t deadline;        /* mono ms */
+	char text[256];
+	struct waiter *next;
+};
+
+struct runtime {
+	struct rt_spec *spec;
+	struct rt_spec *next_spec;   /* launch change waiting for the stop */
+	char source[256];            /* manifest file name */
+	int64_t loaded_at;
+	char *rejected;              /* why the latest manifest update was refused */
+	uint32_t slot, gen;
+	enum phase phase;
+	enum after after;
+	enum rt_state state;
+	enum severity sev;
+	char summary[200];
+	enum desired desired;
+	bool removing;
+	bool latched;                /* stays down in error until an operator acts */
+	bool ever_started;
+
+	pid_t pid;                   /* also the process group and session id */
+	int pidfd, outfd;
+	bool leader_done;            /* the leader was reaped; group draining */
+	int64_t started_wall, started_mono;
+	int quick_crashes;
+	bool stop_timed_out;
+
+	int64_t kill_at, backoff_at, probe_at, startup_at, republish_at; /* mono, 0 = none */
+	bool ever_ready;
+	int probe_failures;
+	char probe_result[200];
+	bool has_probe_result;
+	int64_t probe_latency, probe_last_ok;
+	struct probe *probe;
+
+	bool has_exit;
+	int exit_code, exit_sig;
+	int64_t exit_at;
+	char exit_reason[160];
+
+	struct budget budget;
+	struct logring *ring;
+	int logfd;
+	size_t logsize;
+	char log_path[PATH_MAX];
+	char ctl_last[700];
+
+	char *text[RF_COUNT];        /* last published text, for change detection */
+	int64_t mtime[RF_COUNT];
+	struct waiter *waiters;
+	bool dirty;
+	bool announced;              /* runtime.added was emitted */
+	enum rt_state ev_state;      /* last state/severity/summary in an event */
+	enum severity ev_sev;
+	char ev_summary[200];
+};
+
+struct mfile {
+	char name[256];
+	struct rt_spec **specs;      /* the last good version */
+	size_t nspecs;
+	bool ok;
+};
+
+struct sup {
+	/* configuration (main, before threads) */
+	char mount[PATH_MAX];
+	char manifests[PATH_MAX];
+	char state[PATH_MAX];
+	char node[256];
+	bool allow_other;
+	bool has_ctl_group;
+	gid_t ctl_gid;
+	int verbose;
+	struct manifest_defaults defs;
+	int matrix_ttl;
+	uid_t uid;
+	gid_t gid;
+
+	/* loop thread */
+	int epfd;
+	struct fuse_session *se;
+	struct runtime **rts;        /* indexed by registry slot */
+	size_t nrts;
+	struct mfile **mfiles;
+	size_t nmfiles;
+	bool shutting_down;
+	bool matrix_dirty;
+	char root_ctl_last[700];
+	int inotify_fd;
+};
+
+extern struct sup sup;
+
+/* runtime.c */
+struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now);
+void rt_remove(struct runtime *rt);
+void rt_update_spec(struct runtime *rt, struct rt_spec *spec);
+void rt_set_rejected(struct runtime *rt, const char *why);
+void rt_on_pidfd(struct runtime *rt);
+void rt_on_output(struct runtime *rt);
+void rt_on_sigchld(void);
+void rt_on_timer(struct runtime *rt, int64_t mono);
+int64_t rt_deadline(const struct runtime *rt);
+void rt_publish(struct runtime *rt);
+void rt_ctl(struct runtime *rt, const struct loop_cmd *c);
+void rt_stop_for_shutdown(struct runtime *rt);
+bool rt_interrupt(struct runtime *rt, uint64_t park_id);
+struct runtime *rt_find(const char *id);
+void rt_start_all(bool operator);
+void rt_stop_all(void);
+
+/* scan.c */
+int scan_init(void);
+void scan_all(void);
+void scan_on_inotify(void);
+/* --check: parse every manifest, print errors; 0 ok, 2 errors */
+int scan_check(void);
+
+/* loop.c */
+void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int loop_run(void);
+int loop_init(void);
+void loop_publish_root(void);
+
+/* events.c */
+struct cJSON;
+/* Append one line to the event stream; takes over `payload` (may be NULL). */
+void events_emit(const char *kind, struct cJSON *payload);
+void events_shutdown(void);
+
+#endif

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the build and test dependencies on Debian when they are missing.
+# As root it runs apt-get; otherwise it prints the command to run.
+set -eu
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages:$missing" >&2
+	echo "run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null
