@@ -53,7 +53,13 @@ struct fs_open {
 	char reply[1024];
 	size_t reply_len, reply_pos;
 	bool has_reply;
+	struct fs_open *prev, *next; /* in opens, under opens_mu */
 };
+
+/* Every open file, so the ones whose release never came (the mount went
+ * away first) are freed at shutdown.  opens_mu protects the list. */
+static pthread_mutex_t opens_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct fs_open *opens;
 
 void fs_open_set_reply(struct fs_open *of, const char *text)
 {
@@ -326,6 +332,12 @@ static struct fs_open *of_new(enum of_kind kind, fuse_ino_t ino)
 	of->kind = kind;
 	of->ino = ino;
 	pthread_mutex_init(&of->mu, NULL);
+	pthread_mutex_lock(&opens_mu);
+	of->next = opens;
+	if (opens)
+		opens->prev = of;
+	opens = of;
+	pthread_mutex_unlock(&opens_mu);
 	return of;
 }
 
@@ -333,6 +345,14 @@ static void of_free(struct fs_open *of)
 {
 	if (!of)
 		return;
+	pthread_mutex_lock(&opens_mu);
+	if (of->prev)
+		of->prev->next = of->next;
+	else
+		opens = of->next;
+	if (of->next)
+		of->next->prev = of->prev;
+	pthread_mutex_unlock(&opens_mu);
 	if (of->er)
 		events_release(of->er);
 	free(of->data);
@@ -534,7 +554,20 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > of->len - (size_t)off)
 		size = of->len - (size_t)off;
-	fuse_reply_buf(req, of->data + off, size);
+	/* Reply from a private copy: once the kernel has the bytes, the
+	 * reader may close and `release` free of->data on another worker
+	 * while fuse_reply_buf is still returning. */
+	{
+		char *copy = malloc(size);
+
+		if (!copy) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		memcpy(copy, of->data + off, size);
+		fuse_reply_buf(req, copy, size);
+		free(copy);
+	}
 }
 
 static void on_ctl_interrupt(fuse_req_t req, void *data)
@@ -742,6 +775,7 @@ int fs_mount(const char *mountpoint, int allow_other, struct fuse_session **out)
 	snprintf(opts, sizeof(opts), "fsname=arw,subtype=arw,default_permissions%s",
 		 allow_other ? ",allow_other" : "");
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
+	fuse_opt_free_args(&args);
 	if (!se)
 		return -EIO;
 	if (fuse_session_mount(se, mountpoint) != 0) {
@@ -789,4 +823,6 @@ void fs_stop(struct fuse_session *se)
 		return;
 	}
 	fuse_session_destroy(se);
+	while (opens)
+		of_free(opens);
 }
