@@ -113,7 +113,7 @@ void events_emit(const char *kind, cJSON *payload)
 	}
 	sprintf(line, "%s\n", txt);
 	free(txt);
-	log_debug("event %s", line);
+	log_debug("event %.*s", (int)strlen(line) - 1, line);
 
 	pthread_mutex_lock(&ev.mu);
 	free(ev.line[ev.next_seq % EVENTS_RING]);

@@ -365,6 +365,8 @@ int loop_run(void)
 		for (k = 0; k < sup.nrts; k++)
 			if (sup.rts[k] && sup.rts[k]->dirty)
 				rt_publish(sup.rts[k]);
+		if (sup.rescan_deferred && !sup.shutting_down)
+			scan_deferred();
 		if (sup.matrix_dirty)
 			loop_publish_root();
 		if (sup.shutting_down && !anything_running())

@@ -489,7 +489,7 @@ static void rt_reap(struct runtime *rt)
 		if (rt->phase == PH_STOPPING)
 			snprintf(rt->exit_reason + strlen(rt->exit_reason),
 				 sizeof(rt->exit_reason) - strlen(rt->exit_reason), " after %s%s",
-				 rt->stop_timed_out ? "SIGKILL (stop timeout)" : "the stop signal", "");
+				 rt->stop_timed_out ? "the stop timeout" : "the stop signal", "");
 		{
 			cJSON *p = payload_for(rt);
 
@@ -816,6 +816,15 @@ static void emit_state_change(struct runtime *rt)
 		cJSON_AddStringToObject(p, "label", label);
 	}
 	events_emit("runtime.state.changed", p);
+	if (rt->restore_pending && (rt->state == ST_READY ||
+				    (rt->state == ST_ERROR && rt->phase == PH_IDLE))) {
+		rt->restore_pending = false;
+		p = payload_for(rt);
+		cJSON_AddBoolToObject(p, "ok", rt->state == ST_READY);
+		cJSON_AddStringToObject(p, "state", state_slug(rt->state));
+		cJSON_AddStringToObject(p, "summary", rt->summary);
+		events_emit("runtime.restore.completed", p);
+	}
 	rt->ev_state = rt->state;
 	rt->ev_sev = rt->sev;
 	snprintf(rt->ev_summary, sizeof(rt->ev_summary), "%s", rt->summary);
@@ -960,6 +969,7 @@ void rt_remove(struct runtime *rt)
 	notify_inval_entry(TOP_RUNTIMES, rt->spec->id);
 	sup.rts[rt->slot] = NULL;
 	sup.matrix_dirty = true;
+	sup.rescan_deferred = true;
 	if (rt->logfd >= 0)
 		close(rt->logfd);
 	logring_free(rt->ring);
@@ -1096,6 +1106,7 @@ static int counted_restart(struct runtime *rt, const char *why)
 	p = payload_for(rt);
 	cJSON_AddStringToObject(p, "reason", why);
 	events_emit("runtime.restore.requested", p);
+	rt->restore_pending = true;
 	rt->latched = false;
 	rt->quick_crashes = 0;
 	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)

@@ -80,6 +80,35 @@ static void publish_file(const char *name, const char *text)
 	notify_inval_inode(INO_MF_BASE + idx);
 }
 
+/* An id that another file already defines is an error in this one.  The
+ * positions are copied first: manifest_add_error frees the specs. */
+static void check_foreign_ids(const char *name, struct manifest_result *res)
+{
+	struct dup { char id[RT_ID_MAX + 1]; unsigned line, col; char other[256]; } *d;
+	size_t i, nd = 0;
+
+	if (!res->nspecs)
+		return;
+	d = calloc(res->nspecs, sizeof(*d));
+	if (!d)
+		return;
+	for (i = 0; i < res->nspecs; i++) {
+		struct runtime *rt = rt_find(res->specs[i]->id);
+
+		if (!rt || rt->removing || strcmp(rt->source, name) == 0)
+			continue;
+		snprintf(d[nd].id, sizeof(d[nd].id), "%s", res->specs[i]->id);
+		d[nd].line = res->specs[i]->id_line;
+		d[nd].col = res->specs[i]->id_col;
+		snprintf(d[nd].other, sizeof(d[nd].other), "%s", rt->source);
+		nd++;
+	}
+	for (i = 0; i < nd; i++)
+		manifest_add_error(res, name, d[i].line, d[i].col,
+				   "duplicate id \"%s\" (already defined in %s)", d[i].id, d[i].other);
+	free(d);
+}
+
 /* Read and check one file: parse errors, permissions, cross-file ids. */
 static void load_file(const char *name, struct manifest_result *res, bool *gone)
 {
@@ -164,42 +193,7 @@ static void load_file(const char *name, struct manifest_result *res, bool *gone)
 		return;
 	}
 	/* ids must be unique across files too: the first file keeps it */
-	{
-		size_t i;
-		bool dup = false;
-
-		for (i = 0; i < res->nspecs; i++) {
-			struct runtime *rt = rt_find(res->specs[i]->id);
-
-			if (rt && strcmp(rt->source, name) != 0 && !rt->removing) {
-				if (!dup) {
-					/* copy what we need before add_error frees the specs */
-				}
-				dup = true;
-			}
-		}
-		if (dup) {
-			struct { char id[RT_ID_MAX + 1]; unsigned l, c; char other[256]; } *d;
-			size_t nd = 0;
-
-			d = calloc(res->nspecs, sizeof(*d));
-			for (i = 0; d && i < res->nspecs; i++) {
-				struct runtime *rt = rt_find(res->specs[i]->id);
-
-				if (rt && strcmp(rt->source, name) != 0 && !rt->removing) {
-					snprintf(d[nd].id, sizeof(d[nd].id), "%s", res->specs[i]->id);
-					d[nd].l = res->specs[i]->id_line;
-					d[nd].c = res->specs[i]->id_col;
-					snprintf(d[nd].other, sizeof(d[nd].other), "%s", rt->source);
-					nd++;
-				}
-			}
-			for (i = 0; i < nd; i++)
-				manifest_add_error(res, name, d[i].l, d[i].c,
-						   "duplicate id \"%s\" (already defined in %s)", d[i].id, d[i].other);
-			free(d);
-		}
-	}
+	check_foreign_ids(name, res);
 }
 
 static void remove_file(const char *name)
@@ -236,7 +230,7 @@ static void scan_file(const char *name)
 	struct manifest_result res;
 	struct mfile *m;
 	bool gone;
-	size_t i, j, k;
+	size_t i, j;
 	char *text = NULL;
 	size_t tlen = 0;
 	FILE *f;
@@ -255,6 +249,7 @@ static void scan_file(const char *name)
 		manifest_result_free(&res);
 		return;
 	}
+	m->deferred = false;
 	f = open_memstream(&text, &tlen);
 	if (!f) {
 		manifest_result_free(&res);
@@ -318,8 +313,9 @@ static void scan_file(const char *name)
 			if (rt && rt->removing) {
 				/* an id that moves while its old process stops: wait */
 				rt_spec_free(copy);
-				fprintf(f, "note: %s is still stopping; save the file again to load it\n",
-					res.specs[j]->id);
+				fprintf(f, "note: %s is still stopping under its old manifest; "
+					"it is loaded from here once it is gone\n", res.specs[j]->id);
+				m->deferred = true;
 				continue;
 			}
 			if (rt)
@@ -339,7 +335,16 @@ static void scan_file(const char *name)
 	publish_file(name, text ? text : "");
 	free(text);
 	manifest_result_free(&res);
-	(void)k;
+}
+
+void scan_deferred(void)
+{
+	size_t i;
+
+	sup.rescan_deferred = false;
+	for (i = 0; i < sup.nmfiles; i++)
+		if (sup.mfiles[i]->deferred)
+			scan_file(sup.mfiles[i]->name);
 }
 
 int scan_init(void)

@@ -97,6 +97,7 @@ struct runtime {
 	struct waiter *waiters;
 	bool dirty;
 	bool announced;              /* runtime.added was emitted */
+	bool restore_pending;        /* restore/restart asked; completed not yet emitted */
 	enum rt_state ev_state;      /* last state/severity/summary in an event */
 	enum severity ev_sev;
 	char ev_summary[200];
@@ -107,6 +108,7 @@ struct mfile {
 	struct rt_spec **specs;      /* the last good version */
 	size_t nspecs;
 	bool ok;
+	bool deferred;               /* an id waited for its old runtime to go */
 };
 
 struct sup {
@@ -133,6 +135,7 @@ struct sup {
 	size_t nmfiles;
 	bool shutting_down;
 	bool matrix_dirty;
+	bool rescan_deferred;        /* a runtime went: retry deferred files */
 	char root_ctl_last[700];
 	int inotify_fd;
 };
@@ -161,6 +164,7 @@ void rt_stop_all(void);
 int scan_init(void);
 void scan_all(void);
 void scan_on_inotify(void);
+void scan_deferred(void);
 /* --check: parse every manifest, print errors; 0 ok, 2 errors */
 int scan_check(void);
 
