@@ -1484,7 +1484,9 @@ int manifest_parse(const char *file, const char *text, size_t len,
 	/* cJSON 1.7.15 wants the terminating NUL inside the length it is given,
 	 * or it places errors at the end one byte early; trailing garbage is
 	 * checked here rather than by require_null_terminated, for the same
-	 * reason. */
+	 * reason.  cJSON cannot tell a failed allocation from bad syntax: out of
+	 * memory, a good file reads as "invalid JSON", and is refused, which
+	 * keeps what runs running. */
 	buf = malloc(len + 1);
 	if (!buf) {
 		c.oom = true;

@@ -28,6 +28,10 @@
 #include "sup.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* Until the first pass, probe soon and back off: 10, 20, 40 ... ms up to
+ * STARTUP_PROBE_MS (or interval_ms if smaller), so readiness is seen within
+ * a few ms of it happening without hammering a model that loads for minutes. */
+#define STARTUP_PROBE_FIRST_MS 10
 #define STARTUP_PROBE_MS 250
 #define OUTPUT_CHUNK 65536
 
@@ -285,6 +289,7 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 	rt->ever_started = true;
 	rt->ever_ready = false;
 	rt->probe_failures = 0;
+	rt->startup_probes = 0;
 	rt->has_probe_result = false;
 	if (rt->pidfd >= 0)
 		loop_watch(rt->pidfd, EPOLLIN, LOOP_TAG(TAG_RT_PID, rt->slot));
@@ -607,8 +612,15 @@ static void on_probe(void *ctx, const struct probe_outcome *o)
 		set_state(rt, ST_DEGRADED, SEV_WARN, "Health check failed (%d of %d): %s",
 			  rt->probe_failures, h->failure_threshold, o->msg);
 	}
-	rt->probe_at = mono + (rt->ever_ready ? h->interval_ms :
-			       (h->interval_ms < STARTUP_PROBE_MS ? h->interval_ms : STARTUP_PROBE_MS));
+	if (rt->ever_ready) {
+		rt->probe_at = mono + h->interval_ms;
+	} else {
+		int64_t cap = h->interval_ms < STARTUP_PROBE_MS ? h->interval_ms : STARTUP_PROBE_MS;
+		int64_t d = (int64_t)STARTUP_PROBE_FIRST_MS << (rt->startup_probes < 16 ? rt->startup_probes : 16);
+
+		rt->startup_probes++;
+		rt->probe_at = mono + (d < cap ? d : cap);
+	}
 }
 
 static void probe_now(struct runtime *rt)

@@ -75,6 +75,7 @@ struct runtime {
 	int64_t kill_at, backoff_at, probe_at, startup_at, republish_at; /* mono, 0 = none */
 	bool ever_ready;
 	int probe_failures;
+	int startup_probes;          /* probes sent before the first pass */
 	char probe_result[200];
 	bool has_probe_result;
 	int64_t probe_latency, probe_last_ok;

@@ -1,0 +1,336 @@
+# lib.sh - shared helpers for the integration scripts (sourced, not run).
+#
+# Each script gets its own temp dir ($T) holding the mount point ($MNT), the
+# watched manifest folder ($MF) and the state folder ($STATE).  It starts one
+# arw-supervisor in the background and records its pid; it records every
+# other pid it learns about (runtime pids read from runtimes/*/pid, spawned
+# children, its own background readers).  The EXIT trap stops the daemon
+# (SIGTERM, bounded wait, SIGKILL), kills only the recorded pids (after
+# checking that the pid still names the same process), lazily unmounts its own
+# mount and removes $T.  Nothing is ever killed by name.
+#
+# Output: one line per case, "ok - NAME" or "not ok - NAME", plus "# ..."
+# diagnostics.  The script exits 1 when any case failed.
+#
+# Waiting: wait_for polls a condition every 50 ms up to a deadline (default
+# 20 s).  Tests never assert on speed: deadlines only bound a hang.
+
+set -u
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${ARW_BUILD:-$REPO/build}
+SUP=$BUILD/arw-supervisor
+STUB=$BUILD/stub-llama
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/arw-it.XXXXXX")
+MNT=$T/mnt
+MF=$T/manifests
+STATE=$T/state
+DLOG=$T/daemon.log
+mkdir -p "$MF" "$STATE" "$T/stage"
+
+# Deterministic defaults: the caller's environment must not change budgets.
+unset ARW_RUNTIME_RESTART_MAX ARW_RUNTIME_RESTART_WINDOW_SEC ARW_RUNTIME_MATRIX_TTL_SEC
+export ARW_NODE_ID=itest
+export ARW_RUNTIME_HEALTH_INTERVAL_MS=200
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+DAEMON_PID=""        # the supervisor this script started (its own child, or a reaper's)
+DAEMON_RC=""         # exit status collected by stop_daemon
+HELPERS=()           # our own background processes (event readers, reapers)
+TRACKED=()           # "pid:starttime" of runtime processes seen during the test
+USED_PORTS=" "
+PASSED=0
+FAILED=0
+
+# ---- reporting ----
+
+ok() { echo "ok - $1"; PASSED=$((PASSED + 1)); }
+
+not_ok() {
+	echo "not ok - $1"
+	shift
+	local l
+	for l in "$@"; do echo "#   $l"; done
+	FAILED=$((FAILED + 1))
+}
+
+note() { echo "# $*"; }
+
+# check NAME CONDITION: CONDITION is eval'd once.
+check() {
+	if eval "$2"; then ok "$1"; else not_ok "$1" "condition failed: $2"; fi
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected: $(printf '%q' "$2")" "got:      $(printf '%q' "$3")"
+	fi
+}
+
+# check_match NAME EXTENDED_REGEX ACTUAL
+check_match() {
+	if printf '%s' "$3" | grep -Eq -- "$2"; then
+		ok "$1"
+	else
+		not_ok "$1" "expected to match: $2" "got: $(printf '%q' "$3")"
+	fi
+}
+
+# ---- waiting ----
+
+now_ms() { date +%s%3N; }
+
+# wait_for CONDITION [SECONDS]: poll every 50 ms; 0 once CONDITION holds,
+# 1 (with a message) after the deadline.
+wait_for() {
+	local cond=$1 secs=${2:-20} deadline
+	deadline=$(($(now_ms) + secs * 1000))
+	while :; do
+		if eval "$cond"; then return 0; fi
+		if [ "$(now_ms)" -ge "$deadline" ]; then
+			note "timed out after ${secs}s waiting for: $cond"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# ---- processes ----
+
+# proc_field PID N: field N of /proc/PID/stat (3 = state, 5 = pgrp, 22 = starttime)
+proc_field() {
+	local pid=$1 n=$2 s
+	s=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	shift $((n - 3))
+	echo "${1:-}"
+}
+
+# pid_gone PID: no such process, or a zombie nobody reaped yet.
+pid_gone() {
+	local st
+	[ -n "${1:-}" ] || return 0
+	st=$(proc_field "$1" 3) || return 0
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+pid_alive() { ! pid_gone "$1"; }
+
+# track PID: remember a process we may have to kill at exit.
+track() {
+	local p=$1 st
+	[[ "$p" =~ ^[0-9]+$ ]] || return 0
+	st=$(proc_field "$p" 22) || return 0
+	TRACKED+=("$p:$st")
+}
+
+# ---- files of the tree ----
+
+# rf FILE: cat with a bound, so a hung daemon fails the test instead of the run.
+rf() { timeout -k 2 10 cat -- "$1" 2>/dev/null; }
+rt() { rf "$MNT/runtimes/$1/$2"; }
+rt_state() { rt "$1" state; }
+rt_pid() { local p; p=$(rt "$1" pid); track "$p"; echo "$p"; }
+rt_status1() { rt "$1" status | head -n 1; }
+budget_val() { rt "$1" budget | sed -n "s/^$2=//p"; }
+
+# ctl_write PATH TEXT: write TEXT (one write) and print "ok" or the errno name.
+ctl_write() {
+	timeout -k 2 40 python3 -c '
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+except OSError as e:
+    print(errno.errorcode[e.errno]); sys.exit(0)
+try:
+    os.write(fd, sys.argv[2].encode()); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+finally:
+    os.close(fd)
+' "$1" "$2"
+}
+rt_ctl() { ctl_write "$MNT/runtimes/$1/ctl" "$2"; }
+
+wait_state() { wait_for "[ \"\$(rt_state $1)\" = $2 ]" "${3:-20}"; }
+
+# ---- events ----
+
+# events_start FILE: a background `cat events` writing FILE (recorded helper).
+events_start() {
+	local p
+	cat "$MNT/events" >"$1" 2>/dev/null &
+	p=$!
+	HELPERS+=("$p")
+	disown "$p"
+	# `events` starts at "now": be sure the reader's open went through.
+	wait_for "[ \"\$(readlink /proc/$p/fd/3 2>/dev/null)\" = '$MNT/events' ]" 10
+}
+
+# ev_any FILE JQ_CONDITION: some line of FILE satisfies the condition.
+ev_any() { jq -s -e "any(.[]; $2)" "$1" >/dev/null 2>&1; }
+# ev_count FILE JQ_CONDITION: how many lines satisfy it.
+ev_count() { jq -s "map(select($2)) | length" "$1" 2>/dev/null; }
+
+# ---- manifests ----
+
+free_port() {
+	local p
+	while :; do
+		p=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		case "$USED_PORTS" in *" $p "*) continue ;; esac
+		USED_PORTS="$USED_PORTS$p "
+		echo "$p"
+		return
+	done
+}
+
+# stub_json ID PORT [STUB ARGS...]: a stub-llama runtime with an HTTP probe.
+stub_json() {
+	local id=$1 port=$2 a args=""
+	shift 2
+	for a in "--port" "$port" "$@"; do args="$args${args:+, }\"$a\""; done
+	cat <<EOF
+{
+  "id": "$id",
+  "adapter": "process",
+  "name": "$id",
+  "auto_start": true,
+  "process": {
+    "command": "$STUB",
+    "args": [$args],
+    "health": { "url": "http://127.0.0.1:$port/health" }
+  }
+}
+EOF
+}
+
+# put_manifest NAME [MODE] < JSON: written aside, then renamed into $MF
+# (one IN_MOVED_TO: the daemon never sees a half-written file).
+put_manifest() {
+	local name=$1 mode=${2:-644}
+	cat >"$T/stage/$name"
+	chmod "$mode" "$T/stage/$name"
+	mv -f "$T/stage/$name" "$MF/$name"
+}
+
+# ---- the daemon ----
+
+mounted() { awk -v m="$MNT" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
+mount_count() { awk -v m="$MNT" '$2 == m { n++ } END { print n + 0 }' /proc/mounts; }
+
+daemon_up() { mounted && [ -f "$MNT/node" ] && [ -d "$MNT/runtimes" ]; }
+
+# start_daemon [EXTRA ARGS...]: in the background, as our child.
+start_daemon() {
+	echo "=== start $(date +%T.%N)" >>"$DLOG"
+	"$SUP" -f -v --mount "$MNT" --manifests "$MF" --state "$STATE" "$@" >>"$DLOG" 2>&1 &
+	DAEMON_PID=$!
+	DAEMON_RC=""
+	wait_for "daemon_up || pid_gone $DAEMON_PID" 20 && daemon_up
+}
+
+# start_daemon_reaped: the same, but under a subreaper that reaps every
+# orphan at once (as systemd or a container init does), so a process that
+# loses its parent does not linger as a zombie of pid 1.
+start_daemon_reaped() {
+	echo "=== start (under a reaper) $(date +%T.%N)" >>"$DLOG"
+	rm -f "$T/daemon.pid"
+	python3 -c '
+import ctypes, os, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % pid)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        time.sleep(0.05)
+' "$T/daemon.pid" "$SUP" -f -v --mount "$MNT" --manifests "$MF" --state "$STATE" >>"$DLOG" 2>&1 &
+	HELPERS+=("$!")
+	wait_for "[ -s '$T/daemon.pid' ]" 10 || return 1
+	DAEMON_PID=$(cat "$T/daemon.pid")
+	DAEMON_RC=""
+	wait_for "daemon_up || pid_gone $DAEMON_PID" 20 && daemon_up
+}
+
+# stop_daemon [SECONDS]: SIGTERM, wait for the exit, set DAEMON_RC.
+stop_daemon() {
+	local secs=${1:-30}
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	if ! wait_for "pid_gone $DAEMON_PID" "$secs"; then
+		DAEMON_RC=timeout
+		return 1
+	fi
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_RC=$?
+	DAEMON_PID=""
+	return 0
+}
+
+# ---- cleanup ----
+
+cleanup() {
+	local rc=$? p e pid st
+	trap - EXIT
+	for p in "${HELPERS[@]+"${HELPERS[@]}"}"; do
+		# readers first (a reaper last would be fine too: it only reaps)
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "$DAEMON_PID" ] && pid_alive "$DAEMON_PID"; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null
+		local i
+		for ((i = 0; i < 300; i++)); do
+			pid_gone "$DAEMON_PID" && break
+			sleep 0.05
+		done
+		if pid_alive "$DAEMON_PID"; then
+			note "cleanup: the supervisor ignored SIGTERM for 15 s; SIGKILL"
+			kill -KILL "$DAEMON_PID" 2>/dev/null
+		fi
+	fi
+	for e in "${TRACKED[@]+"${TRACKED[@]}"}"; do
+		pid=${e%%:*}
+		st=${e#*:}
+		[ "$(proc_field "$pid" 22)" = "$st" ] || continue   # gone, or another process now
+		pid_gone "$pid" && continue
+		note "cleanup: killing leftover process $pid"
+		[ "$(proc_field "$pid" 5)" = "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null
+	done
+	if mounted; then
+		fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
+	fi
+	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" 2>/dev/null; then
+		not_ok "the supervisor's log has no sanitizer report"
+		grep -E -A 30 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" | head -n 60 | sed 's/^/#   /'
+	fi
+	if [ "$FAILED" -gt 0 ] && [ -f "$DLOG" ]; then
+		echo "# last lines of the supervisor's log ($DLOG):"
+		tail -n 40 "$DLOG" | sed 's/^/#   /'
+	fi
+	echo "# $(basename "$0"): $PASSED passed, $FAILED failed"
+	if mounted; then
+		note "cleanup: $MNT is still mounted; leaving $T"
+	else
+		rm -rf --one-file-system "$T"
+	fi
+	[ "$FAILED" -eq 0 ] && [ "$rc" -eq 0 ] && exit 0
+	exit 1
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ -x "$SUP" ] && [ -x "$STUB" ] || { echo "not ok - binaries exist in $BUILD (run make)"; FAILED=1; exit 1; }
