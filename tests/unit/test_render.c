@@ -1,0 +1,252 @@
+/*
+ * test_render.c - the text of generated files, from hand-built views, with
+ * an injected clock.  No mount, no threads.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+#include "test.h"
+
+/* 2026-11-22T10:00:00.000Z */
+#define T0 1795341600000LL
+
+static struct rt_view *view(const char *id, enum rt_state st, enum severity sev, const char *summary)
+{
+	struct rt_view *v = rt_view_new();
+
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	v->name = strdup(id);
+	v->adapter = strdup("process");
+	v->state = st;
+	v->severity = sev;
+	v->summary = strdup(summary);
+	v->max_restarts = 3;
+	v->window_seconds = 600;
+	v->updated_at = T0;
+	v->accelerator = ACCEL_CPU;
+	v->modalities = MOD_TEXT;
+	return v;
+}
+
+static void add_detail(struct rt_view *v, const char *d)
+{
+	v->detail = realloc(v->detail, (v->ndetail + 1) * sizeof(char *));
+	v->detail[v->ndetail++] = strdup(d);
+}
+
+static char *file(enum rt_file f, const struct rt_view *v, int64_t now)
+{
+	size_t len = 0;
+	char *s = render_rt_file(f, v, now, &len);
+
+	CHECK(s != NULL);
+	if (s)
+		CHECK_INT(strlen(s), len);   /* the size reported is the size read */
+	return s;
+}
+
+static void test_simple_files(void)
+{
+	struct rt_view *v = view("llama", ST_READY, SEV_INFO, "Process healthy");
+	char *s;
+
+	add_detail(v, "Process 42 running");
+	add_detail(v, "Restart budget: 0 of 3 used");
+	v->pid = 42;
+	s = file(RF_STATE, v, T0);
+	CHECK_STR(s, "ready\n");
+	free(s);
+	s = file(RF_STATUS, v, T0);
+	CHECK_STR(s, "Ready - Process healthy\nProcess 42 running\nRestart budget: 0 of 3 used\n");
+	free(s);
+	s = file(RF_PID, v, T0);
+	CHECK_STR(s, "42\n");
+	free(s);
+	v->pid = 0;
+	s = file(RF_PID, v, T0);
+	CHECK_STR(s, "");
+	free(s);
+	s = render_label(v);
+	CHECK_STR(s, "Ready - Process healthy");
+	free(s);
+	rt_view_unref(v);
+}
+
+static void test_budget_window(void)
+{
+	struct rt_view *v = view("b", ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+	char *s;
+
+	v->restarts = malloc(3 * sizeof(int64_t));
+	v->restarts[0] = T0;
+	v->restarts[1] = T0 + 1000;
+	v->restarts[2] = T0 + 2000;
+	v->nrestarts = 3;
+	s = file(RF_BUDGET, v, T0 + 3000);
+	CHECK_STR(s, "max_restarts=3\nwindow_seconds=600\nused=3\nremaining=0\n"
+		     "reset_at=2026-11-22T10:10:00.000Z\nexhausted=yes\n");
+	free(s);
+	/* the oldest leaves the window: the same view reads differently later */
+	s = file(RF_BUDGET, v, T0 + 600000);
+	CHECK_STR(s, "max_restarts=3\nwindow_seconds=600\nused=2\nremaining=1\n"
+		     "reset_at=2026-11-22T10:10:01.000Z\nexhausted=no\n");
+	free(s);
+	s = file(RF_BUDGET, v, T0 + 700000);
+	CHECK_STR(s, "max_restarts=3\nwindow_seconds=600\nused=0\nremaining=3\nreset_at=\nexhausted=no\n");
+	free(s);
+	rt_view_unref(v);
+}
+
+static void test_health_json(void)
+{
+	struct rt_view *v = view("llama", ST_DEGRADED, SEV_WARN, "Health check failed (1 of 3): HTTP 500");
+	cJSON *j, *x;
+	char *s;
+	static const char *const keys[] = {
+		"id", "name", "adapter", "state", "state_label", "severity", "severity_label",
+		"summary", "label", "detail", "aria_hint", "pid", "started_at", "uptime_seconds",
+		"updated_at", "accelerator", "modalities", "restart_budget", "last_exit", "probe",
+		"manifest",
+	};
+	size_t i;
+
+	add_detail(v, "first");
+	add_detail(v, "second");
+	v->pid = 7;
+	v->started_at = T0;
+	v->has_exit = true;
+	v->exit_signal = 9;
+	v->exit_code = -1;
+	v->exit_at = T0 - 500;
+	v->exit_reason = strdup("killed by signal 9 (SIGKILL)");
+	v->probe_type = PROBE_HTTP;
+	v->probe_target = strdup("http://127.0.0.1:8080/health");
+	v->probe_result = strdup("HTTP 500 (expected 200)");
+	v->probe_latency_ms = 3;
+	v->probe_failures = 1;
+	v->source = strdup("llama.json");
+	v->loaded_at = T0 - 1000;
+	s = file(RF_HEALTH, v, T0 + 42500);
+	j = cJSON_Parse(s);
+	CHECK(j != NULL);
+	for (i = 0; j && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!cJSON_HasObjectItem(j, keys[i]))
+			fprintf(stderr, "missing key %s\n", keys[i]);
+		CHECK(cJSON_HasObjectItem(j, keys[i]));
+	}
+	if (j) {
+		CHECK_STR(cJSON_GetObjectItem(j, "label")->valuestring,
+			  "Degraded - Health check failed (1 of 3): HTTP 500");
+		CHECK_STR(cJSON_GetObjectItem(j, "aria_hint")->valuestring,
+			  "Runtime llama status Degraded - Health check failed (1 of 3): HTTP 500. first; second");
+		CHECK_STR(cJSON_GetObjectItem(j, "severity_label")->valuestring, "Warn");
+		CHECK_INT(cJSON_GetObjectItem(j, "uptime_seconds")->valuedouble, 42);
+		CHECK_STR(cJSON_GetObjectItem(j, "started_at")->valuestring, "2026-11-22T10:00:00.000Z");
+		x = cJSON_GetObjectItem(j, "last_exit");
+		CHECK(cJSON_IsNull(cJSON_GetObjectItem(x, "code")));
+		CHECK_INT(cJSON_GetObjectItem(x, "signal")->valuedouble, 9);
+		x = cJSON_GetObjectItem(j, "probe");
+		CHECK_STR(cJSON_GetObjectItem(x, "type")->valuestring, "http");
+		CHECK_INT(cJSON_GetObjectItem(x, "consecutive_failures")->valuedouble, 1);
+		x = cJSON_GetObjectItem(j, "restart_budget");
+		CHECK_INT(cJSON_GetObjectItem(x, "remaining")->valuedouble, 3);
+		CHECK(cJSON_IsFalse(cJSON_GetObjectItem(x, "exhausted")));
+		CHECK(cJSON_IsNull(cJSON_GetObjectItem(x, "reset_at")));
+		x = cJSON_GetObjectItem(j, "modalities");
+		CHECK_INT(cJSON_GetArraySize(x), 1);
+		CHECK_STR(cJSON_GetArrayItem(x, 0)->valuestring, "text");
+	}
+	cJSON_Delete(j);
+	free(s);
+	rt_view_unref(v);
+}
+
+static cJSON *matrix(struct rt_view **vs, size_t n)
+{
+	size_t len;
+	char *s = render_matrix(vs, n, "node1", 60, T0, &len);
+	cJSON *j;
+
+	CHECK(s != NULL);
+	CHECK_INT(strlen(s), len);
+	j = cJSON_Parse(s);
+	free(s);
+	CHECK(j != NULL);
+	return j;
+}
+
+static const char *mstr(cJSON *j, const char *a, const char *b)
+{
+	cJSON *x = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), a);
+
+	x = cJSON_GetObjectItem(x, b);
+	return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+static void test_matrix(void)
+{
+	struct rt_view *vs[3];
+	cJSON *j, *rt;
+
+	vs[0] = view("a", ST_READY, SEV_INFO, "Process healthy");
+	vs[1] = view("b", ST_OFFLINE, SEV_INFO, "Stopped by operator");
+	vs[2] = view("c", ST_READY, SEV_INFO, "Process healthy");
+	vs[2]->accelerator = ACCEL_GPU_CUDA;
+	j = matrix(vs, 3);
+	CHECK_INT(cJSON_GetObjectItem(j, "ttl_seconds")->valuedouble, 60);
+	/* an operator's stop does not degrade the node */
+	CHECK_STR(mstr(j, "status", "code"), "ok");
+	CHECK_STR(mstr(j, "status", "label"), "Ready - Runtime telemetry nominal");
+	CHECK_STR(mstr(j, "status", "aria_hint"),
+		  "Runtime status Ready - Runtime telemetry nominal. 2 of 3 runtimes ready; 1 offline");
+	rt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), "runtime");
+	CHECK_INT(cJSON_GetObjectItem(rt, "total")->valuedouble, 3);
+	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(rt, "states"), "ready")->valuedouble, 2);
+	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(rt, "by_accelerator"), "gpu_cuda"), "states"), "ready")->valuedouble, 1);
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(rt, "restart_pressure")), 0);
+	cJSON_Delete(j);
+
+	/* an error anywhere makes the node an error, with pressure listed */
+	rt_view_unref(vs[2]);
+	vs[2] = view("c", ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+	vs[2]->restarts = malloc(3 * sizeof(int64_t));
+	vs[2]->restarts[0] = vs[2]->restarts[1] = vs[2]->restarts[2] = T0 - 1000;
+	vs[2]->nrestarts = 3;
+	j = matrix(vs, 3);
+	CHECK_STR(mstr(j, "status", "code"), "error");
+	CHECK_STR(mstr(j, "status", "severity"), "error");
+	rt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), "runtime");
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(rt, "restart_pressure")), 1);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(rt, "restart_pressure"), 0), "exhausted")));
+	cJSON_Delete(j);
+
+	/* nothing configured */
+	j = matrix(vs, 0);
+	CHECK_STR(mstr(j, "status", "label"), "Ready - No runtimes configured");
+	cJSON_Delete(j);
+	rt_view_unref(vs[0]);
+	rt_view_unref(vs[1]);
+	rt_view_unref(vs[2]);
+}
+
+static void test_names(void)
+{
+	CHECK_STR(state_slug(ST_STOPPING), "stopping");
+	CHECK_STR(state_label(ST_OFFLINE), "Offline");
+	CHECK_STR(severity_label(SEV_ERROR), "Error");
+	CHECK_STR(probe_type_name(PROBE_TCP), "tcp");
+}
+
+int main(void)
+{
+	test_simple_files();
+	test_budget_window();
+	test_health_json();
+	test_matrix();
+	test_names();
+	return test_summary("render");
+}
