@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -728,20 +729,68 @@ static const struct fuse_lowlevel_ops ops = {
 	.rename = fs_rename,
 };
 
+/* Is `mp` a mount point in this namespace, and of which type? */
+static bool mounted_at(const char *mp, char *fstype, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char point[PATH_MAX], type[128];
+		const char *sep;
+
+		/* id parent maj:min root mountpoint opts... - fstype source superopts */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%127s", type) != 1)
+			continue;
+		if (strcmp(point, mp) == 0) {   /* the last one listed is on top */
+			found = true;
+			snprintf(fstype, len, "%s", type);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int fs_prepare_mountpoint(const char *mp, char *err, size_t errlen)
 {
 	struct stat st;
-	struct statfs sf;
+	char type[128];
+	int tries;
 
-	if (stat(mp, &st) < 0) {
-		if (errno == ENOTCONN || errno == ECONNABORTED) {
-			log_warnx("%s: stale mount left by an earlier run; unmounting it", mp);
-			if (umount2(mp, MNT_DETACH) < 0) {
-				snprintf(err, errlen, "cannot unmount the stale mount at %s: %s", mp, strerror(errno));
-				return -errno;
-			}
-			return fs_prepare_mountpoint(mp, err, errlen);
+	/* stat() of a dead FUSE mount can be answered from the kernel's cache,
+	 * so ask mountinfo, and probe a FUSE mount by opening its root. */
+	for (tries = 0; tries < 8 && mounted_at(mp, type, sizeof(type)); tries++) {
+		int fd;
+
+		if (strncmp(type, "fuse", 4) != 0) {
+			snprintf(err, errlen, "%s is a mount point (%s); refusing to mount over it", mp, type);
+			return -EBUSY;
 		}
+		fd = open(mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			struct statfs sf;
+			bool live = fstatfs(fd, &sf) == 0;
+
+			close(fd);
+			if (live) {
+				snprintf(err, errlen, "%s is already a mounted FUSE filesystem (another "
+					 "arw-supervisor?); unmount it first: fusermount3 -u %s", mp, mp);
+				return -EBUSY;
+			}
+		}
+		log_warnx("%s: stale mount left by an earlier run; unmounting it", mp);
+		if (umount2(mp, MNT_DETACH) < 0) {
+			snprintf(err, errlen, "cannot unmount the stale mount at %s: %s", mp, strerror(errno));
+			return -errno;
+		}
+	}
+	if (stat(mp, &st) < 0) {
 		if (errno == ENOENT) {
 			if (mkdir(mp, 0755) < 0) {
 				snprintf(err, errlen, "cannot create %s: %s", mp, strerror(errno));
@@ -755,11 +804,6 @@ int fs_prepare_mountpoint(const char *mp, char *err, size_t errlen)
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s is not a directory", mp);
 		return -ENOTDIR;
-	}
-	if (statfs(mp, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC) {
-		snprintf(err, errlen, "%s is already a mounted FUSE filesystem (another arw-supervisor?); "
-			 "unmount it first: fusermount3 -u %s", mp, mp);
-		return -EBUSY;
 	}
 	return 0;
 }

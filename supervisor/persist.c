@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,21 @@ static int mkdir_p(const char *path)
 		*p = '/';
 	}
 	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int lock_fd = -1;
+
+int persist_lock(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock_fd < 0)
+		return -errno;
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
 		return -errno;
 	return 0;
 }
@@ -113,31 +129,75 @@ int persist_save(const char *id, enum desired desired, const struct budget *b)
 	return write_atomic(path, buf, (size_t)n);
 }
 
-unsigned long long proc_starttime(pid_t pid)
+/* Fields of /proc/<pid>/stat we need: process group (5), session (6),
+ * start time (22).  0 when the process is gone. */
+static int proc_stat(pid_t pid, int *pgrp, int *sid, unsigned long long *start)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
 	int fd, i;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -errno;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -EIO;
 	buf[n] = '\0';
 	p = strrchr(buf, ')');   /* comm may contain spaces */
-	if (!p)
+	if (!p || !p[1])
+		return -EIO;
+	/* after ") " come fields 3, 4, ...: walk to each one we want */
+	p += 2;
+	for (i = 3; i <= 22 && p; i++) {
+		if (i == 5 && pgrp)
+			*pgrp = atoi(p);
+		if (i == 6 && sid)
+			*sid = atoi(p);
+		if (i == 22 && start)
+			*start = strtoull(p, NULL, 10);
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
+unsigned long long proc_starttime(pid_t pid)
+{
+	unsigned long long st = 0;
+
+	return proc_stat(pid, NULL, NULL, &st) == 0 ? st : 0;
+}
+
+/* Members of a dead leader's group outlive it (PR_SET_PDEATHSIG is not
+ * inherited).  They still carry its session and group id; a process that
+ * reused the leader's pid would be younger than the recorded start. */
+static int kill_orphaned_members(int leader, unsigned long long start)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int killed = 0;
+
+	if (!d)
 		return 0;
-	/* after ')' come fields 3..; starttime is field 22 */
-	for (i = 3; i <= 22 && p; i++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		st = strtoull(p + 1, NULL, 10);
-	return st;
+	while ((de = readdir(d))) {
+		int pid = atoi(de->d_name), pgrp = 0, sid = 0;
+		unsigned long long st = 0;
+
+		if (pid <= 1 || pid == getpid())
+			continue;
+		if (proc_stat(pid, &pgrp, &sid, &st) < 0)
+			continue;
+		if (pgrp == leader && sid == leader && st >= start) {
+			kill(pid, SIGKILL);
+			killed++;
+		}
+	}
+	closedir(d);
+	return killed;
 }
 
 int persist_pid_write(const char *id, pid_t pid)
@@ -190,6 +250,14 @@ int persist_kill_stale(void)
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			killed++;
+		} else if (pid > 1 && st) {
+			int n = kill_orphaned_members(pid, st);
+
+			if (n) {
+				log_warnx("killed %d process%s of group %d left behind by an earlier run (%.*s)",
+					  n, n == 1 ? "" : "es", pid, (int)(l - 4), de->d_name);
+				killed++;
+			}
 		}
 		unlink(path);
 	}

@@ -18,6 +18,9 @@
 enum desired { DESIRED_AUTO = 0, DESIRED_UP, DESIRED_DOWN };
 
 int persist_init(const char *state_dir);
+/* One supervisor per state folder: an flock held for the process's life.
+ * -EWOULDBLOCK when another one holds it. */
+int persist_lock(void);
 /* Load a runtime's state: desired and counted restarts (into b). */
 int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now);
 int persist_save(const char *id, enum desired desired, const struct budget *b);

@@ -785,10 +785,10 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
 	else
 		add_detail(v, "Not running");
-	if (s->health.type == PROBE_HTTP || s->health.type == PROBE_TCP)
+	if (v->pid && (s->health.type == PROBE_HTTP || s->health.type == PROBE_TCP))
 		add_detail(v, "Health check %s: %s", v->probe_target,
 			   rt->has_probe_result ? rt->probe_result : "no result yet");
-	else if (s->health.type == PROBE_EXEC)
+	else if (v->pid && s->health.type == PROBE_EXEC)
 		add_detail(v, "Health check by exec is not implemented yet; process liveness is used");
 	used = budget_used(&rt->budget, now);
 	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,
@@ -807,12 +807,7 @@ static void emit_state_change(struct runtime *rt)
 {
 	cJSON *p;
 
-	if (!rt->announced) {
-		rt->announced = true;
-		p = payload_for(rt);
-		cJSON_AddStringToObject(p, "source", rt->source);
-		events_emit("runtime.added", p);
-	} else if (rt->ev_state == rt->state && rt->ev_sev == rt->sev &&
+	if (rt->ev_state == rt->state && rt->ev_sev == rt->sev &&
 		   strcmp(rt->ev_summary, rt->summary) == 0) {
 		return;
 	}
@@ -933,9 +928,19 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 		sup.nrts = n;
 	}
 	sup.rts[rt->slot] = rt;
+	reg_dir_touch(TOP_RUNTIMES, now);
 	rt->state = ST_UNKNOWN;
 	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
+	snprintf(rt->ctl_last, sizeof(rt->ctl_last),
+		 "no command yet (verbs: start, stop, restart, restore, reset-budget, kill SIG)\n");
 	rt->ev_state = ST_UNKNOWN;
+	{
+		cJSON *p = payload_for(rt);
+
+		cJSON_AddStringToObject(p, "source", rt->source);
+		events_emit("runtime.added", p);
+		rt->announced = true;
+	}
 	if (rt->desired == DESIRED_DOWN)
 		set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 	else if (spec->auto_start && !sup.shutting_down)
@@ -977,6 +982,7 @@ void rt_remove(struct runtime *rt)
 	log_info("runtime[%s]: removed", rt->spec->id);
 	events_emit("runtime.removed", payload_for(rt));
 	reg_rt_remove(rt->slot);
+	reg_dir_touch(TOP_RUNTIMES, now_ms());
 	notify_inval_entry(INO_RT(rt->slot, RF_DIR), rt->spec->id);
 	notify_inval_entry(TOP_RUNTIMES, rt->spec->id);
 	sup.rts[rt->slot] = NULL;

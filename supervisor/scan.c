@@ -71,8 +71,17 @@ static void specs_free(struct rt_spec **specs, size_t n)
 static void publish_file(const char *name, const char *text)
 {
 	uint32_t idx;
-	struct snap *s = snap_new(text, strlen(text), now_ms());
+	struct snap *s, *old;
 
+	/* same text: keep the snapshot, and with it the mtime */
+	if (reg_mf_lookup(name, &idx) == 0 && (old = reg_mf_get(idx, NULL, 0))) {
+		bool same = old->len == strlen(text) && memcmp(old->data, text, old->len) == 0;
+
+		snap_unref(old);
+		if (same)
+			return;
+	}
+	s = snap_new(text, strlen(text), now_ms());
 	if (!s)
 		return;
 	if (reg_mf_set(name, s, &idx))

@@ -259,6 +259,7 @@ while True:
         time.sleep(0.05)
 ' "$T/daemon.pid" "$SUP" -f -v --mount "$MNT" --manifests "$MF" --state "$STATE" >>"$DLOG" 2>&1 &
 	HELPERS+=("$!")
+	disown "$!"
 	wait_for "[ -s '$T/daemon.pid' ]" 10 || return 1
 	DAEMON_PID=$(cat "$T/daemon.pid")
 	DAEMON_RC=""
@@ -310,20 +311,24 @@ cleanup() {
 		[ "$(proc_field "$pid" 5)" = "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null
 		kill -KILL "$pid" 2>/dev/null
 	done
-	if mounted; then
+	local n
+	for ((n = 0; n < 5; n++)); do   # (a stacked mount needs more than one)
+		mounted || break
 		fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-	fi
+	done
 	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" 2>/dev/null; then
 		not_ok "the supervisor's log has no sanitizer report"
 		grep -E -A 30 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" | head -n 60 | sed 's/^/#   /'
 	fi
 	if [ "$FAILED" -gt 0 ] && [ -f "$DLOG" ]; then
-		echo "# last lines of the supervisor's log ($DLOG):"
-		tail -n 40 "$DLOG" | sed 's/^/#   /'
+		echo "# last lines of the supervisor's log ($DLOG), events left out:"
+		grep -v ' debug event ' "$DLOG" | tail -n 25 | sed 's/^/#   /'
 	fi
 	echo "# $(basename "$0"): $PASSED passed, $FAILED failed"
 	if mounted; then
 		note "cleanup: $MNT is still mounted; leaving $T"
+	elif [ -n "${ARW_TEST_KEEP:-}" ]; then
+		note "ARW_TEST_KEEP: leaving $T"
 	else
 		rm -rf --one-file-system "$T"
 	fi
