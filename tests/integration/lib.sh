@@ -40,7 +40,6 @@ DAEMON_PID=""        # the supervisor this script started (its own child, or a r
 DAEMON_RC=""         # exit status collected by stop_daemon
 HELPERS=()           # our own background processes (event readers, reapers)
 TRACKED=()           # "pid:starttime" of runtime processes seen during the test
-USED_PORTS=" "
 PASSED=0
 FAILED=0
 
@@ -181,12 +180,14 @@ ev_count() { jq -s "map(select($2)) | length" "$1" 2>/dev/null; }
 
 # ---- manifests ----
 
+# free_port: a port nothing listens on, never the same twice in this test
+# (called as $(free_port), so the ports handed out are kept in a file).
 free_port() {
 	local p
 	while :; do
 		p=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-		case "$USED_PORTS" in *" $p "*) continue ;; esac
-		USED_PORTS="$USED_PORTS$p "
+		grep -qx "$p" "$T/ports" 2>/dev/null && continue
+		echo "$p" >>"$T/ports"
 		echo "$p"
 		return
 	done
