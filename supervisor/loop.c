@@ -348,7 +348,7 @@ static bool anything_running(void)
 	size_t i;
 
 	for (i = 0; i < sup.nrts; i++)
-		if (sup.rts[i] && sup.rts[i]->pid > 0)
+		if (sup.rts[i] && (sup.rts[i]->pid > 0 || sup.rts[i]->xpid > 0))
 			return true;
 	return false;
 }
@@ -411,6 +411,11 @@ int loop_run(void)
 			case TAG_RT_OUT:
 				if (rt)
 					rt_on_output(rt);
+				break;
+			case TAG_XPROBE_PID:
+			case TAG_XPROBE_OUT:
+				if (rt)
+					rt_on_xprobe(rt, what == TAG_XPROBE_OUT);
 				break;
 			}
 		}

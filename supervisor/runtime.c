@@ -38,6 +38,10 @@
 static void rt_spawn(struct runtime *rt, int64_t mono);
 static void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
 static void rt_check_waiters(struct runtime *rt);
+static void probe_stop(struct runtime *rt);
+static void xprobe_start(struct runtime *rt);
+static void xprobe_reap(struct runtime *rt);
+static void on_probe(void *ctx, const struct probe_outcome *o);
 
 static void set_state(struct runtime *rt, enum rt_state st, enum severity sev,
 		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -296,7 +300,7 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 	loop_watch(rt->outfd, EPOLLIN, LOOP_TAG(TAG_RT_OUT, rt->slot));
 	persist_pid_write(s->id, rt->pid);
 	log_info("runtime[%s]: started pid %d: %s", s->id, (int)rt->pid, path);
-	if (s->health.type == PROBE_NONE || s->health.type == PROBE_EXEC) {
+	if (s->health.type == PROBE_NONE) {
 		rt->ever_ready = true;
 		set_state(rt, ST_READY, SEV_INFO, "Process running");
 		rt->probe_at = 0;
@@ -335,10 +339,7 @@ static void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 {
 	int sig = rt->spec->stop_signal;
 
-	if (rt->probe) {
-		probe_cancel(rt->probe);
-		rt->probe = NULL;
-	}
+	probe_stop(rt);
 	rt->probe_at = rt->startup_at = 0;
 	if (rt->phase == PH_BACKOFF || rt->phase == PH_IDLE) {
 		rt->phase = PH_IDLE;
@@ -512,10 +513,7 @@ static void rt_reap(struct runtime *rt)
 			events_emit("runtime.exited", p);
 		}
 		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);
-		if (rt->probe) {
-			probe_cancel(rt->probe);
-			rt->probe = NULL;
-		}
+		probe_stop(rt);
 		/* Members left behind by the leader never outlive it. */
 		kill(-rt->pid, SIGKILL);
 	}
@@ -544,6 +542,9 @@ void rt_on_sigchld(void)
 
 		if (rt && rt->pid > 0 && (rt->leader_done || rt->pidfd < 0))
 			rt_reap(rt);
+		rt = sup.rts[i];   /* rt_reap may have removed it */
+		if (rt && rt->xpid > 0 && (rt->xreaping || rt->xpidfd < 0))
+			xprobe_reap(rt);
 	}
 }
 
@@ -633,8 +634,177 @@ static void probe_now(struct runtime *rt)
 				       h->timeout_ms, on_probe, rt);
 	else if (h->type == PROBE_TCP)
 		rt->probe = probe_tcp(h->tcp, h->timeout_ms, on_probe, rt);
+	else if (h->type == PROBE_EXEC) {
+		xprobe_start(rt);
+		return;
+	}
 	if (!rt->probe)
 		rt->probe_at = mono_ms() + h->interval_ms;
+}
+
+/* ---- exec probes: a short-lived child per check, in its own group ---- */
+
+static void xprobe_close(struct runtime *rt)
+{
+	if (rt->xpidfd >= 0) {
+		loop_unwatch(rt->xpidfd);
+		close(rt->xpidfd);
+		rt->xpidfd = -1;
+	}
+	if (rt->xoutfd >= 0) {
+		loop_unwatch(rt->xoutfd);
+		close(rt->xoutfd);
+		rt->xoutfd = -1;
+	}
+}
+
+static void xprobe_start(struct runtime *rt)
+{
+	const struct rt_spec *s = rt->spec;
+	char path[PATH_MAX], err[300];
+	struct spawn_req req = {0};
+	struct spawn_result res;
+	struct probe_outcome o;
+	char **envp = NULL;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	r = spawn_resolve(s->health.exec[0], sup.manifests, env_path(s), path, sizeof(path));
+	if (r == 0 && (s->user || s->group)) {
+		r = spawn_ids(s->user, s->group, &req.uid, &req.gid, err, sizeof(err));
+		req.set_ids = true;
+	}
+	if (r == 0) {
+		build_env(rt, &envp);
+		req.path = path;
+		req.argv = s->health.exec;
+		req.envp = envp;
+		req.workdir = s->workdir && s->workdir[0] == '/' ? s->workdir : sup.manifests;
+		r = envp ? spawn_process(&req, &res, err, sizeof(err)) : -ENOMEM;
+		free_strv(envp);
+	} else {
+		snprintf(err, sizeof(err), "%s: %s", s->health.exec[0],
+			 r == -ENOENT ? "command not found" : strerror(-r));
+	}
+	if (r < 0) {
+		snprintf(o.msg, sizeof(o.msg), "exec probe cannot start: %s", err);
+		on_probe(rt, &o);
+		return;
+	}
+	rt->xpid = res.pid;
+	rt->xpidfd = res.pidfd;
+	rt->xoutfd = res.outfd;
+	rt->xreaping = rt->xtimed_out = rt->xabandoned = false;
+	rt->xlen = 0;
+	rt->xout[0] = '\0';
+	rt->xstarted = mono_ms();
+	rt->xdeadline = rt->xstarted + s->health.timeout_ms;
+	if (rt->xpidfd >= 0)
+		loop_watch(rt->xpidfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_PID, rt->slot));
+	loop_watch(rt->xoutfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_OUT, rt->slot));
+}
+
+/* Reap the exec probe and its group; judge it once nobody is left. */
+static void xprobe_reap(struct runtime *rt)
+{
+	struct probe_outcome o;
+	int st;
+	pid_t w;
+	char *nl;
+
+	if (rt->xpid <= 0)
+		return;
+	if (!rt->xreaping) {
+		w = waitpid(rt->xpid, &st, WNOHANG);
+		if (w == 0 || (w < 0 && errno != ECHILD))
+			return;
+		rt->xstatus = w < 0 ? -1 : st;
+		rt->xreaping = true;
+		kill(-rt->xpid, SIGKILL);
+	}
+	while ((w = waitpid(-rt->xpid, &st, WNOHANG)) > 0)
+		;
+	if (w == 0)
+		return;
+	while (rt->xoutfd >= 0 && rt->xlen < sizeof(rt->xout) - 1) {
+		ssize_t n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
+
+		if (n <= 0)
+			break;
+		rt->xlen += (size_t)n;
+	}
+	rt->xout[rt->xlen] = '\0';
+	if ((nl = strchr(rt->xout, '\n')))
+		*nl = '\0';
+	xprobe_close(rt);
+	rt->xpid = 0;
+	rt->xreaping = false;
+	memset(&o, 0, sizeof(o));
+	o.latency_ms = mono_ms() - rt->xstarted;
+	if (rt->xtimed_out)
+		snprintf(o.msg, sizeof(o.msg), "no answer within %d ms", rt->spec->health.timeout_ms);
+	else if (rt->xstatus >= 0 && WIFEXITED(rt->xstatus) && WEXITSTATUS(rt->xstatus) == 0)
+		o.ok = true, snprintf(o.msg, sizeof(o.msg), "exit 0%s%s", rt->xout[0] ? ": " : "", rt->xout);
+	else if (rt->xstatus >= 0 && WIFEXITED(rt->xstatus))
+		snprintf(o.msg, sizeof(o.msg), "exit %d%s%s", WEXITSTATUS(rt->xstatus),
+			 rt->xout[0] ? ": " : "", rt->xout);
+	else if (rt->xstatus >= 0 && WIFSIGNALED(rt->xstatus))
+		snprintf(o.msg, sizeof(o.msg), "killed by signal %d", WTERMSIG(rt->xstatus));
+	else
+		snprintf(o.msg, sizeof(o.msg), "exit status lost");
+	if (rt->removing && rt->pid <= 0) {
+		rt_remove(rt);   /* it was waiting for this probe's group */
+		return;
+	}
+	if (!rt->xabandoned)
+		on_probe(rt, &o);
+}
+
+void rt_on_xprobe(struct runtime *rt, bool output)
+{
+	if (!output) {
+		xprobe_reap(rt);
+		return;
+	}
+	/* keep the first line or so for the result; drop the rest */
+	for (;;) {
+		char sink[4096];
+		ssize_t n;
+
+		if (rt->xoutfd < 0)
+			return;
+		if (rt->xlen < sizeof(rt->xout) - 1)
+			n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
+		else
+			n = read(rt->xoutfd, sink, sizeof(sink));
+		if (n > 0) {
+			if (rt->xlen < sizeof(rt->xout) - 1)
+				rt->xlen += (size_t)n;
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_unwatch(rt->xoutfd);
+		close(rt->xoutfd);
+		rt->xoutfd = -1;
+		return;
+	}
+}
+
+/* Drop whatever probe is in flight; an exec probe's group is killed and
+ * reaped later, its result ignored. */
+static void probe_stop(struct runtime *rt)
+{
+	if (rt->probe) {
+		probe_cancel(rt->probe);
+		rt->probe = NULL;
+	}
+	if (rt->xpid > 0) {
+		rt->xabandoned = true;
+		kill(-rt->xpid, SIGKILL);
+	}
 }
 
 /* ---- timers ---- */
@@ -655,8 +825,10 @@ int64_t rt_deadline(const struct runtime *rt)
 
 	d = earliest(d, rt->kill_at);
 	d = earliest(d, rt->backoff_at);
-	if (!rt->probe)
+	if (!rt->probe && rt->xpid <= 0)
 		d = earliest(d, rt->probe_at);
+	if (rt->xpid > 0 && !rt->xreaping)
+		d = earliest(d, rt->xdeadline);
 	d = earliest(d, rt->startup_at);
 	d = earliest(d, rt->republish_at);
 	for (w = rt->waiters; w; w = w->next)
@@ -688,7 +860,12 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 			 rt->spec->health.startup_timeout_ms);
 		health_failed(rt, why);
 	}
-	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->phase == PH_RUNNING)
+	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out && mono >= rt->xdeadline) {
+		rt->xtimed_out = true;
+		kill(-rt->xpid, SIGKILL);
+	}
+	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->xpid <= 0 &&
+	    rt->phase == PH_RUNNING)
 		probe_now(rt);
 	if (rt->republish_at && mono >= rt->republish_at) {
 		rt->republish_at = 0;
@@ -766,8 +943,20 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		v->probe_target = xstrdup(s->health.url);
 	else if (s->health.type == PROBE_TCP)
 		v->probe_target = xstrdup(s->health.tcp);
-	else if (s->health.type == PROBE_EXEC && s->health.nexec)
-		v->probe_target = xstrdup(s->health.exec[0]);
+	else if (s->health.type == PROBE_EXEC && s->health.nexec) {
+		size_t i, len = 0;
+
+		for (i = 0; i < s->health.nexec; i++)
+			len += strlen(s->health.exec[i]) + 1;
+		if ((v->probe_target = malloc(len + 1))) {
+			v->probe_target[0] = '\0';
+			for (i = 0; i < s->health.nexec; i++) {
+				if (i)
+					strcat(v->probe_target, " ");
+				strcat(v->probe_target, s->health.exec[i]);
+			}
+		}
+	}
 	else
 		v->probe_target = NULL;
 	v->probe_result = rt->has_probe_result ? xstrdup(rt->probe_result) : NULL;
@@ -785,11 +974,9 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
 	else
 		add_detail(v, "Not running");
-	if (v->pid && (s->health.type == PROBE_HTTP || s->health.type == PROBE_TCP))
+	if (v->pid && s->health.type != PROBE_NONE)
 		add_detail(v, "Health check %s: %s", v->probe_target,
 			   rt->has_probe_result ? rt->probe_result : "no result yet");
-	else if (v->pid && s->health.type == PROBE_EXEC)
-		add_detail(v, "Health check by exec is not implemented yet; process liveness is used");
 	used = budget_used(&rt->budget, now);
 	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,
 		   rt->budget.max_restarts, rt->budget.window_seconds,
@@ -896,6 +1083,7 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	snprintf(rt->source, sizeof(rt->source), "%s", source);
 	rt->loaded_at = now;
 	rt->pidfd = rt->outfd = rt->logfd = -1;
+	rt->xpidfd = rt->xoutfd = -1;
 	rt->exit_code = rt->exit_sig = -1;
 	rt->ring = logring_new(spec->ring_bytes);
 	budget_init(&rt->budget, spec->max_restarts, spec->window_seconds);
@@ -977,8 +1165,9 @@ void rt_remove(struct runtime *rt)
 		rt->dirty = true;
 		return;
 	}
-	if (rt->probe)
-		probe_cancel(rt->probe);
+	probe_stop(rt);
+	if (rt->xpid > 0)
+		return;   /* the exec probe's group goes first; SIGCHLD brings us back */
 	log_info("runtime[%s]: removed", rt->spec->id);
 	events_emit("runtime.removed", payload_for(rt));
 	reg_rt_remove(rt->slot);
@@ -1023,9 +1212,8 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 		rt_begin_stop(rt, AFTER_START, "Restarting (manifest changed)");
 		return;
 	}
-	if (rt->probe && (spec->health.type != rt->spec->health.type)) {
-		probe_cancel(rt->probe);
-		rt->probe = NULL;
+	if ((rt->probe || rt->xpid > 0) && spec->health.type != rt->spec->health.type) {
+		probe_stop(rt);
 		rt->probe_at = mono_ms();
 	}
 	rt_spec_free(rt->spec);

@@ -79,7 +79,16 @@ struct runtime {
 	char probe_result[200];
 	bool has_probe_result;
 	int64_t probe_latency, probe_last_ok;
-	struct probe *probe;
+	struct probe *probe;         /* HTTP/TCP probe in flight */
+	pid_t xpid;                  /* exec probe in flight (its own group) */
+	int xpidfd, xoutfd;
+	bool xreaping;               /* its leader is reaped; group draining */
+	int64_t xstarted, xdeadline; /* mono */
+	int xstatus;
+	bool xtimed_out;
+	bool xabandoned;             /* stopped: drop its result */
+	size_t xlen;
+	char xout[160];              /* first output of the exec probe */
 
 	bool has_exit;
 	int exit_code, exit_sig;
@@ -150,6 +159,7 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec);
 void rt_set_rejected(struct runtime *rt, const char *why);
 void rt_on_pidfd(struct runtime *rt);
 void rt_on_output(struct runtime *rt);
+void rt_on_xprobe(struct runtime *rt, bool output);
 void rt_on_sigchld(void);
 void rt_on_timer(struct runtime *rt, int64_t mono);
 int64_t rt_deadline(const struct runtime *rt);
