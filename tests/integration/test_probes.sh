@@ -1,0 +1,72 @@
+#!/bin/bash
+# Health probes: exec and tcp checks decide readiness; a runtime that stops
+# answering goes degraded, then error, and is restarted (counted); a failing
+# exec check never makes it ready.
+. "$(dirname "$0")/lib.sh"
+
+export ARW_RUNTIME_HEALTH_INTERVAL_MS=200
+
+PE=$(free_port) PT=$(free_port) PH=$(free_port) PF=$(free_port)
+# exec probe: curl the stub's own /health
+stub_json viaexec "$PE" --load-ms 300 |
+	jq --arg u "http://127.0.0.1:$PE/health" '.process.health = {exec: ["curl", "-sf", $u]}' |
+	put_manifest viaexec.json
+# tcp probe: ready once something listens
+stub_json viatcp "$PT" --listen-delay-ms 300 |
+	jq --arg t "127.0.0.1:$PT" '.process.health = {tcp: $t}' | put_manifest viatcp.json
+# stops answering /health 1.5 s after start: degraded, then error + restart
+stub_json hangs "$PH" --load-ms 100 --hang-after-ms 1500 |
+	jq '.process.health.timeout_ms = 300 | .process.health.failure_threshold = 2' |
+	put_manifest hangs.json
+# an exec check that always fails: never ready, and says why
+stub_json nope "$PF" |
+	jq '.process.health = {exec: ["sh", "-c", "echo not ready yet; exit 1"], startup_timeout_ms: 0}' |
+	put_manifest nope.json
+
+start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
+ok "supervisor mounts the tree"
+
+wait_state viaexec ready 30
+check_eq "exec probe: ready" ready "$(rt_state viaexec)"
+check_eq "exec probe: health.json probe type" exec "$(rt viaexec health.json | jq -r .probe.type)"
+check_match "exec probe: last result is the command's exit and output" '^exit 0: \{"status":"ok"\}$' \
+	"$(rt viaexec health.json | jq -r .probe.last_result)"
+check_match "exec probe: target is the whole command" "^curl -sf http://127.0.0.1:$PE/health$" \
+	"$(rt viaexec health.json | jq -r .probe.target)"
+
+wait_state viatcp ready 30
+check_eq "tcp probe: ready" ready "$(rt_state viatcp)"
+check_eq "tcp probe: last result" "TCP connect ok" "$(rt viatcp health.json | jq -r .probe.last_result)"
+
+if wait_for "[ \"\$(rt nope health.json | jq -r .probe.last_result)\" = 'exit 1: not ready yet' ]" 20; then
+	ok "failing exec probe: result shows exit code and first output line"
+else
+	not_ok "failing exec probe: result shows exit code and first output line"
+fi
+check_eq "failing exec probe: still starting" starting "$(rt_state nope)"
+check_eq "failing exec probe: status line 1" "Starting - Waiting for health check (exit 1: not ready yet)" \
+	"$(rt nope status | head -n1)"
+
+wait_state hangs ready 30
+H1=$(rt_pid hangs)
+if wait_for "[ \"\$(rt_state hangs)\" = degraded ]" 20; then ok "hung runtime: degraded"; else not_ok "hung runtime: degraded"; fi
+check_match "hung runtime: degraded status counts failures" '^Degraded - Health check failed \(1 of 2\): no answer within 300 ms$' \
+	"$(rt hangs status | head -n1)"
+if wait_for "p=\$(rt hangs pid); [ -n \"\$p\" ] && [ \"\$p\" != '$H1' ]" 30; then
+	ok "hung runtime: restarted after failure_threshold failures"
+else
+	not_ok "hung runtime: restarted after failure_threshold failures"
+fi
+rt_pid hangs >/dev/null
+check "hung runtime: the old process is gone" "pid_gone '$H1'"
+check_eq "hung runtime: the restart was counted" 1 "$(budget_val hangs used)"
+check_match "hung runtime: last exit was our stop" 'after the stop signal' \
+	"$(rt hangs health.json | jq -r .last_exit.reason)"
+
+# The probes' own processes never linger: no curl or sh -c of ours is left
+# once the supervisor is gone.
+stop_daemon
+check_eq "SIGTERM: supervisor exits 0" 0 "$DAEMON_RC"
+check "no exec probe process outlives the supervisor" \
+	"! pgrep -f 'not ready yet; exit 1' >/dev/null && ! pgrep -f 'curl -sf http://127.0.0.1:$PE/health' >/dev/null"
+
