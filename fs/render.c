@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "jsontext.h"
 #include "log.h"
 
 static const char *const st_slugs[ST_COUNT] = {
@@ -246,22 +247,9 @@ static cJSON *budget_json(const struct rt_view *v, int64_t now)
 
 static char *json_done(cJSON *root, size_t *len)
 {
-	char *txt = cJSON_Print(root);
-	char *out;
-	size_t n;
+	char *out = json_text(root, len);
 
 	cJSON_Delete(root);
-	if (!txt)
-		return NULL;
-	n = strlen(txt);
-	out = realloc(txt, n + 2);
-	if (!out) {
-		free(txt);
-		return NULL;
-	}
-	out[n] = '\n';
-	out[n + 1] = '\0';
-	*len = n + 1;
 	return out;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "manifest.h"
 #include "jsonpos.h"
+#include "jsontext.h"
 
 #include <errno.h>
 #include <math.h>
@@ -470,9 +471,8 @@ char *rt_spec_to_json(const struct rt_spec *s)
 {
 	cJSON *root, *proc, *health, *stop, *logs, *restart, *mods;
 	const char *sig;
-	char *text = NULL, *nl;
+	char *text = NULL;
 	bool ok = true;
-	size_t n;
 
 	if (!s)
 		return NULL;
@@ -553,19 +553,9 @@ char *rt_spec_to_json(const struct rt_spec *s)
 	}
 
 	if (ok)
-		text = cJSON_Print(root);
+		text = json_text(root, NULL);
 	cJSON_Delete(root);
-	if (!text)
-		return NULL;
-	n = strlen(text);
-	nl = realloc(text, n + 2);
-	if (!nl) {
-		free(text);
-		return NULL;
-	}
-	nl[n] = '\n';
-	nl[n + 1] = '\0';
-	return nl;
+	return text;
 }
 
 /* ---- results -------------------------------------------------------------- */

@@ -460,22 +460,46 @@ static void rt_process_gone(struct runtime *rt)
 	}
 }
 
-/* Reap the leader and whoever is left of its group. */
-static void rt_reap(struct runtime *rt)
+/* Reap the leader of process group `pgid` if it has exited: true then, with
+ * its wait status in *status (-1 if someone else reaped it). */
+static bool reap_leader(pid_t pgid, int *status)
+{
+	pid_t w = waitpid(pgid, status, WNOHANG);
+
+	if (w == 0 || (w < 0 && errno != ECHILD))
+		return false;
+	if (w < 0)
+		*status = -1;
+	return true;
+}
+
+/* Reap whatever is left of group `pgid` (members come to us: we are a
+ * subreaper).  True once nobody is left; false while some are still dying,
+ * and SIGCHLD brings us back. */
+static bool reap_members(pid_t pgid)
 {
 	int status;
 	pid_t w;
 
+	while ((w = waitpid(-pgid, &status, WNOHANG)) > 0)
+		;
+	return w < 0;   /* ECHILD */
+}
+
+/* Reap the leader and whoever is left of its group. */
+static void rt_reap(struct runtime *rt)
+{
+	int status;
+
 	if (rt->pid <= 0)
 		return;
 	if (!rt->leader_done) {
-		w = waitpid(rt->pid, &status, WNOHANG);
-		if (w == 0 || (w < 0 && errno != ECHILD))
+		if (!reap_leader(rt->pid, &status))
 			return;
 		rt->leader_done = true;
 		rt->has_exit = true;
 		rt->exit_at = now_ms();
-		if (w < 0) {
+		if (status < 0) {
 			rt->exit_code = -1;
 			rt->exit_sig = -1;
 			snprintf(rt->exit_reason, sizeof(rt->exit_reason), "exited (status lost)");
@@ -517,15 +541,8 @@ static void rt_reap(struct runtime *rt)
 		/* Members left behind by the leader never outlive it. */
 		kill(-rt->pid, SIGKILL);
 	}
-	for (;;) {
-		w = waitpid(-rt->pid, &status, WNOHANG);
-		if (w > 0)
-			continue;
-		if (w == 0)
-			return;   /* some still dying: SIGCHLD brings us back */
-		break;        /* ECHILD: the group is gone */
-	}
-	rt_process_gone(rt);
+	if (reap_members(rt->pid))
+		rt_process_gone(rt);
 }
 
 void rt_on_pidfd(struct runtime *rt)
@@ -708,23 +725,17 @@ static void xprobe_start(struct runtime *rt)
 static void xprobe_reap(struct runtime *rt)
 {
 	struct probe_outcome o;
-	int st;
-	pid_t w;
 	char *nl;
 
 	if (rt->xpid <= 0)
 		return;
 	if (!rt->xreaping) {
-		w = waitpid(rt->xpid, &st, WNOHANG);
-		if (w == 0 || (w < 0 && errno != ECHILD))
+		if (!reap_leader(rt->xpid, &rt->xstatus))
 			return;
-		rt->xstatus = w < 0 ? -1 : st;
 		rt->xreaping = true;
 		kill(-rt->xpid, SIGKILL);
 	}
-	while ((w = waitpid(-rt->xpid, &st, WNOHANG)) > 0)
-		;
-	if (w == 0)
+	if (!reap_members(rt->xpid))
 		return;
 	while (rt->xoutfd >= 0 && rt->xlen < sizeof(rt->xout) - 1) {
 		ssize_t n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
