@@ -852,12 +852,16 @@ int fs_start(struct fuse_session *se)
 	return r ? -r : 0;
 }
 
-void fs_stop(struct fuse_session *se)
+void fs_stop(struct fuse_session *se, const char *mountpoint)
 {
 	struct timespec ts;
 
+	/* Detach the mount first: once nothing holds it the kernel aborts the
+	 * connection and the workers' reads fail, so they leave the loop before
+	 * fuse_session_unmount closes the fd they read from. */
 	fuse_session_exit(se);
-	fuse_session_unmount(se);
+	if (umount2(mountpoint, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_warn("umount %s", mountpoint);
 	/* A descriptor still open on the detached mount keeps the connection
 	 * alive and the workers in read(); exit() closes /dev/fuse for us. */
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -866,6 +870,7 @@ void fs_stop(struct fuse_session *se)
 		log_warnx("FUSE workers still busy after unmount; leaving them to exit()");
 		return;
 	}
+	fuse_session_unmount(se);
 	fuse_session_destroy(se);
 	while (opens)
 		of_free(opens);

@@ -16,7 +16,7 @@ int fs_mount(const char *mountpoint, int allow_other, struct fuse_session **out)
 /* Run the worker threads in the background. */
 int fs_start(struct fuse_session *se);
 /* Unmount and wait for the workers. */
-void fs_stop(struct fuse_session *se);
+void fs_stop(struct fuse_session *se, const char *mountpoint);
 /* Set the reply a later read on this open file returns (loop thread). */
 void fs_open_set_reply(struct fs_open *of, const char *text);
 /* A stale mount ("Transport endpoint is not connected") is lazily

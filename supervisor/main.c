@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	log_info("every runtime stopped; unmounting %s", sup.mount);
 	notify_stop();
-	fs_stop(sup.se);
+	fs_stop(sup.se, sup.mount);
 	loop_fini();
 	reg_fini();
 	events_fini();
