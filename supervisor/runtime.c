@@ -213,17 +213,54 @@ static const char *env_path(const struct rt_spec *s)
 	return DEFAULT_PATH;
 }
 
+/* Count an automatic restart.  When none is left, the runtime goes to error,
+ * latched, and the exhaustion is logged and emitted: false then. */
+static bool take_restart(struct runtime *rt, const char *why)
+{
+	cJSON *p;
+
+	if (budget_take(&rt->budget, now_ms()) == 0) {
+		save_state(rt);
+		return true;
+	}
+	rt->latched = true;
+	set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+	log_warnx("runtime[%s]: %s; restart budget exhausted (%d restarts in %d s), leaving it down",
+		  rt->spec->id, why, rt->budget.max_restarts, rt->budget.window_seconds);
+	p = payload_for(rt);
+	cJSON_AddNumberToObject(p, "max_restarts", rt->budget.max_restarts);
+	cJSON_AddNumberToObject(p, "window_seconds", rt->budget.window_seconds);
+	cJSON_AddStringToObject(p, "reason", why);
+	events_emit("runtime.budget.exhausted", p);
+	return false;
+}
+
 static void launch_failed(struct runtime *rt, const char *why)
 {
+	int64_t backoff;
+
 	log_warnx("runtime[%s]: failed to launch: %s", rt->spec->id, why);
 	rt->phase = PH_IDLE;
-	rt->latched = true;
-	set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s", why);
 	snprintf(rt->exit_reason, sizeof(rt->exit_reason), "failed to launch: %s", why);
 	rt->has_exit = true;
 	rt->exit_code = -1;
 	rt->exit_sig = -1;
 	rt->exit_at = now_ms();
+	if (rt->spec->restart_policy == RESTART_NEVER || sup.shutting_down) {
+		rt->latched = true;
+		set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s", why);
+		return;
+	}
+	/* Retried like a crash in the first second: the binary may be in the
+	 * middle of an upgrade.  Each retry is counted. */
+	rt->quick_crashes++;
+	if (!take_restart(rt, rt->exit_reason))
+		return;
+	backoff = budget_backoff_ms(0, rt->quick_crashes);
+	rt->phase = PH_BACKOFF;
+	rt->backoff_at = mono_ms() + backoff;
+	set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s; retrying in %lld ms",
+		  why, (long long)backoff);
 }
 
 static void rt_spawn(struct runtime *rt, int64_t mono)
@@ -430,19 +467,8 @@ static void rt_process_gone(struct runtime *rt)
 		}
 		return;
 	}
-	if (budget_take(&rt->budget, now_ms()) < 0) {
-		cJSON *p = payload_for(rt);
-
-		rt->latched = true;
-		set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
-		log_warnx("runtime[%s]: restart budget exhausted (%d restarts in %d s); leaving it down",
-			  s->id, rt->budget.max_restarts, rt->budget.window_seconds);
-		cJSON_AddNumberToObject(p, "max_restarts", rt->budget.max_restarts);
-		cJSON_AddNumberToObject(p, "window_seconds", rt->budget.window_seconds);
-		events_emit("runtime.budget.exhausted", p);
+	if (!take_restart(rt, rt->exit_reason))
 		return;
-	}
-	save_state(rt);
 	{
 		int64_t backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
 
@@ -569,20 +595,11 @@ void rt_on_sigchld(void)
 
 static void health_failed(struct runtime *rt, const char *why)
 {
-	cJSON *p;
-
-	if (budget_take(&rt->budget, now_ms()) < 0) {
-		rt->latched = true;
+	if (!take_restart(rt, why)) {
 		rt_begin_stop(rt, AFTER_NONE, "Stopping after failed health checks");
 		set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
-		log_warnx("runtime[%s]: %s; restart budget exhausted, stopping it", rt->spec->id, why);
-		p = payload_for(rt);
-		cJSON_AddNumberToObject(p, "max_restarts", rt->budget.max_restarts);
-		cJSON_AddNumberToObject(p, "window_seconds", rt->budget.window_seconds);
-		events_emit("runtime.budget.exhausted", p);
 		return;
 	}
-	save_state(rt);
 	log_warnx("runtime[%s]: %s; restarting", rt->spec->id, why);
 	rt_begin_stop(rt, AFTER_START, "Restarting after failed health checks");
 	set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
@@ -1265,7 +1282,8 @@ static int waiter_status(const struct runtime *rt, enum ctl_verb verb)
 		return rt->phase == PH_IDLE ? 0 : -1;
 	if (rt->phase == PH_RUNNING && rt->state == ST_READY)
 		return 0;
-	if (rt->state == ST_ERROR && (rt->phase == PH_IDLE || rt->latched))
+	/* in error, unless on its way through a restart after failed checks */
+	if (rt->state == ST_ERROR && rt->phase != PH_STOPPING)
 		return EIO;
 	if (rt->phase == PH_IDLE && rt->state == ST_OFFLINE)
 		return EIO;

@@ -97,6 +97,18 @@ check_match "missing command: summary says failed to launch" '^Error - Failed to
 check_eq "missing command: no pid" "" "$(rt ghost pid)"
 check_eq "missing command: health.json severity error" error "$(rt ghost health.json | jq -r .severity)"
 check_eq "missing command: alpha unaffected" "$A3 ready" "$(rt alpha pid) $(rt_state alpha)"
+check_match "missing command: the launch is retried, counted" '; retrying in [0-9]+ ms$' "$(rt_status1 ghost)"
+check "missing command: the retry is counted" "[ \"\$(budget_val ghost used)\" -ge 1 ]"
+# the binary shows up (an upgrade finishing): a retry picks it up
+printf '#!/bin/sh\nexec sleep 120\n' >"$T/no-such-llama-server.tmp"
+chmod 755 "$T/no-such-llama-server.tmp"
+mv "$T/no-such-llama-server.tmp" "$T/no-such-llama-server"
+if wait_for "[ \"\$(rt_state ghost)\" = ready ]" 20; then
+	ok "missing command: once it exists, a retry starts it"
+else
+	not_ok "missing command: once it exists, a retry starts it"
+fi
+rt_pid ghost >/dev/null
 
 # --- group-writable manifests are refused ---
 PG=$(free_port)
