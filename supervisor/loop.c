@@ -162,6 +162,8 @@ static void root_record(const char *text, const char *result)
 	}
 }
 
+static void root_fail_waiters(int err, const char *why);
+
 static void begin_shutdown(const char *why)
 {
 	size_t i;
@@ -170,9 +172,119 @@ static void begin_shutdown(const char *why)
 		return;
 	log_info("%s: stopping every runtime", why);
 	sup.shutting_down = true;
+	root_fail_waiters(EINTR, "the supervisor is shutting down");
 	for (i = 0; i < sup.nrts; i++)
 		if (sup.rts[i])
 			rt_stop_for_shutdown(sup.rts[i]);
+}
+
+/* ---- root wait=: start-all waits for every runtime ready, stop-all for
+ * every one down ---- */
+
+static void root_park(struct loop_cmd *c, enum ctl_verb verb)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		loop_reply(c->req, c->of, 0, c->size, "ok %s: not waiting (out of memory)", c->text);
+		return;
+	}
+	w->req = c->req;
+	w->park_id = c->park_id;
+	w->size = c->size;
+	w->of = c->of;
+	w->verb = verb;
+	w->deadline = mono_ms() + (int64_t)c->ctl.wait_s * 1000;
+	snprintf(w->text, sizeof(w->text), "%s", c->text);
+	w->next = sup.root_waiters;
+	sup.root_waiters = w;
+}
+
+/* 0 when every runtime got there, an errno when one ended badly, -1 wait. */
+static int root_wait_status(enum ctl_verb verb, const char **bad)
+{
+	size_t i;
+	int worst = 0;
+
+	for (i = 0; i < sup.nrts; i++) {
+		const struct runtime *rt = sup.rts[i];
+		int st;
+
+		if (!rt || rt->removing)
+			continue;
+		st = rt_wait_status(rt, verb);
+		if (st < 0)
+			return -1;
+		if (st > 0 && !worst) {
+			worst = st;
+			*bad = rt->spec->id;
+		}
+	}
+	return worst;
+}
+
+static void check_root_waiters(int64_t mono)
+{
+	struct waiter **pw;
+
+	for (pw = &sup.root_waiters; *pw;) {
+		struct waiter *w = *pw;
+		const char *bad = "";
+		int st = root_wait_status(w->verb, &bad);
+
+		if (st < 0 && !(w->deadline && mono >= w->deadline)) {
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		if (st < 0)
+			loop_reply(w->req, w->of, ETIMEDOUT, 0, "error %s: timed out waiting", w->text);
+		else if (st > 0)
+			loop_reply(w->req, w->of, st, 0, "error %s: runtime %s ended in error", w->text, bad);
+		else
+			loop_reply(w->req, w->of, 0, w->size, "ok %s: every runtime %s", w->text,
+				   w->verb == CTL_STOP ? "stopped" : "ready");
+		free(w);
+	}
+}
+
+static int64_t root_deadline(void)
+{
+	const struct waiter *w;
+	int64_t d = 0;
+
+	for (w = sup.root_waiters; w; w = w->next)
+		if (!d || w->deadline < d)
+			d = w->deadline;
+	return d;
+}
+
+static bool root_interrupt(uint64_t park_id)
+{
+	struct waiter **pw;
+
+	for (pw = &sup.root_waiters; *pw; pw = &(*pw)->next) {
+		struct waiter *w = *pw;
+
+		if (w->park_id == park_id) {
+			*pw = w->next;
+			loop_reply(w->req, w->of, EINTR, 0, "error %s: interrupted", w->text);
+			free(w);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void root_fail_waiters(int err, const char *why)
+{
+	struct waiter *w;
+
+	while ((w = sup.root_waiters)) {
+		sup.root_waiters = w->next;
+		loop_reply(w->req, w->of, err, 0, "error %s: %s", w->text, why);
+		free(w);
+	}
 }
 
 static void root_ctl(struct loop_cmd *c)
@@ -200,13 +312,19 @@ static void root_ctl(struct loop_cmd *c)
 		log_info("ctl: stop-all");
 		rt_stop_all();
 		root_record(c->text, "ok: stopping every runtime; they stay down");
-		loop_reply(c->req, c->of, 0, c->size, "ok %s: stopping every runtime", c->text);
+		if (c->ctl.wait_s >= 0)
+			root_park(c, CTL_STOP);
+		else
+			loop_reply(c->req, c->of, 0, c->size, "ok %s: stopping every runtime", c->text);
 		return;
 	case CTL_START_ALL:
 		log_info("ctl: start-all");
 		rt_start_all(true);
 		root_record(c->text, "ok: starting every runtime");
-		loop_reply(c->req, c->of, 0, c->size, "ok %s: starting every runtime", c->text);
+		if (c->ctl.wait_s >= 0)
+			root_park(c, CTL_START);
+		else
+			loop_reply(c->req, c->of, 0, c->size, "ok %s: starting every runtime", c->text);
 		return;
 	default:
 		root_record(c->text, "error: not a root verb");
@@ -240,6 +358,8 @@ static void handle_cmd(struct loop_cmd *c)
 		rt_ctl(rt, c);
 		break;
 	case CMD_INTERRUPT:
+		if (root_interrupt(c->park_id))
+			return;
 		for (i = 0; i < sup.nrts; i++)
 			if (sup.rts[i] && rt_interrupt(sup.rts[i], c->park_id))
 				return;
@@ -369,9 +489,13 @@ int loop_run(void)
 			scan_deferred();
 		if (sup.matrix_dirty)
 			loop_publish_root();
+		if (sup.root_waiters)
+			check_root_waiters(mono_ms());
 		if (sup.shutting_down && !anything_running())
 			break;
 		next = probe_deadline();
+		if (root_deadline() && (!next || root_deadline() < next))
+			next = root_deadline();
 		for (k = 0; k < sup.nrts; k++) {
 			int64_t d = sup.rts[k] ? rt_deadline(sup.rts[k]) : 0;
 

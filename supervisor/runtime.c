@@ -1276,7 +1276,7 @@ static bool is_up(const struct runtime *rt)
 }
 
 /* Would a waiter for `verb` be satisfied (0), failed (errno) or wait (-1)? */
-static int waiter_status(const struct runtime *rt, enum ctl_verb verb)
+int rt_wait_status(const struct runtime *rt, enum ctl_verb verb)
 {
 	if (verb == CTL_STOP)
 		return rt->phase == PH_IDLE ? 0 : -1;
@@ -1296,7 +1296,7 @@ static void rt_check_waiters(struct runtime *rt)
 
 	for (pw = &rt->waiters; *pw;) {
 		struct waiter *w = *pw;
-		int st = waiter_status(rt, w->verb);
+		int st = rt_wait_status(rt, w->verb);
 
 		if (st < 0) {
 			pw = &w->next;
@@ -1439,7 +1439,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
 		return;
 	}
-	if (c->ctl.wait_s >= 0 && c->ctl.verb != CTL_RESET_BUDGET && c->ctl.verb != CTL_KILL) {
+	if (c->ctl.wait_s >= 0) {
 		struct waiter *w = calloc(1, sizeof(*w));
 
 		if (w) {

@@ -147,6 +147,7 @@ struct sup {
 	bool matrix_dirty;
 	bool rescan_deferred;        /* a runtime went: retry deferred files */
 	char root_ctl_last[700];
+	struct waiter *root_waiters;  /* start-all/stop-all wait=N */
 	int inotify_fd;
 };
 
@@ -167,6 +168,9 @@ void rt_publish(struct runtime *rt);
 void rt_ctl(struct runtime *rt, const struct loop_cmd *c);
 void rt_stop_for_shutdown(struct runtime *rt);
 bool rt_interrupt(struct runtime *rt, uint64_t park_id);
+/* For a write waiting on `verb`: 0 done, an errno when it ended badly, -1
+ * to keep waiting (stop waits for down, the rest for ready). */
+int rt_wait_status(const struct runtime *rt, enum ctl_verb verb);
 struct runtime *rt_find(const char *id);
 void rt_start_all(bool operator);
 void rt_stop_all(void);

@@ -144,3 +144,13 @@ rt_pid slow >/dev/null
 check_eq "start wait=10 of a runtime that cannot launch fails with EIO" EIO "$(rt_ctl ghost 'start wait=10')"
 check_eq "the runtime that cannot launch is in error" error "$(rt_state ghost)"
 check_eq "a bad wait value fails with EINVAL" EINVAL "$(rt_ctl slow 'restart wait=soon')"
+
+# --- wait= on the root ctl: stop-all waits for every runtime down, start-all
+# for every one ready (EIO when one of them ends in error) ---
+check_eq "stop-all wait=30 succeeds" ok "$(ctl_write "$MNT/ctl" 'stop-all wait=30')"
+states=$(for d in "$MNT"/runtimes/*/; do cat "$d/state"; done | sort -u | tr '\n' ' ')
+check_eq "right after stop-all wait: every runtime offline" "offline " "$states"
+check_eq "start-all wait=30 fails with EIO: one runtime cannot launch" EIO "$(ctl_write "$MNT/ctl" 'start-all wait=30')"
+check_eq "right after start-all wait: the others are ready" ready "$(rt_state slow)"
+rt_pid slow >/dev/null
+check_match "root ctl shows the last command" '^last: start-all wait=30$' "$(rf "$MNT/ctl" | head -n1)"
