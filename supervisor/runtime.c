@@ -1234,10 +1234,13 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	if (spec->ring_bytes != rt->spec->ring_bytes)
 		logring_resize(rt->ring, spec->ring_bytes);
 	if (launch && (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)) {
+		/* applied once the old group is gone; a stop under way stays a stop */
 		rt_spec_free(rt->next_spec);
 		rt->next_spec = spec;
-		log_info("runtime[%s]: launch settings changed; restarting", spec->id);
-		rt_begin_stop(rt, AFTER_START, "Restarting (manifest changed)");
+		if (rt->phase == PH_RUNNING) {
+			log_info("runtime[%s]: launch settings changed; restarting", spec->id);
+			rt_begin_stop(rt, AFTER_START, "Restarting (manifest changed)");
+		}
 		return;
 	}
 	if ((rt->probe || rt->xpid > 0) && spec->health.type != rt->spec->health.type) {
@@ -1246,6 +1249,15 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	}
 	rt_spec_free(rt->spec);
 	rt->spec = spec;
+	if (launch && rt->phase == PH_IDLE && rt->latched && rt->desired == DESIRED_AUTO) {
+		/* Fixing the launch fields of a runtime left in error is the
+		 * operator acting: try the new ones (not counted). */
+		log_info("runtime[%s]: launch settings changed; starting it again", spec->id);
+		rt->latched = false;
+		rt->quick_crashes = 0;
+		rt_spawn(rt, mono_ms());
+		return;
+	}
 	if (rt->phase == PH_RUNNING && spec->health.type == PROBE_NONE && !rt->ever_ready) {
 		rt->ever_ready = true;
 		set_state(rt, ST_READY, SEV_INFO, "Process running");

@@ -110,6 +110,22 @@ else
 fi
 rt_pid ghost >/dev/null
 
+# restart.policy never: a failed launch stays down; fixing the command in the
+# manifest is the operator acting, and it starts (not counted)
+printf '{"id":"ghost2","adapter":"process","auto_start":true,"restart":{"policy":"never"},"process":{"command":"%s/no-such-whisper"}}\n' "$T" |
+	put_manifest ghost2.json
+wait_for "[ \"\$(rt_state ghost2)\" = error ]" 20
+check_match "policy never: failed launch is not retried" '^Error - Failed to launch: .*no-such-whisper.*command not found$' "$(rt_status1 ghost2)"
+printf '{"id":"ghost2","adapter":"process","auto_start":true,"restart":{"policy":"never"},"process":{"command":"%s/no-such-llama-server"}}\n' "$T" |
+	put_manifest ghost2.json
+if wait_for "[ \"\$(rt_state ghost2)\" = ready ]" 20; then
+	ok "a fixed command in the manifest starts a runtime left in error"
+else
+	not_ok "a fixed command in the manifest starts a runtime left in error"
+fi
+rt_pid ghost2 >/dev/null
+check_eq "that start was not counted" 0 "$(budget_val ghost2 used)"
+
 # --- group-writable manifests are refused ---
 PG=$(free_port)
 stub_json gw "$PG" | put_manifest gw.json 664
