@@ -1406,12 +1406,12 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		break;
 	case CTL_RESTART:
 	case CTL_RESTORE:
-		rt->desired = DESIRED_AUTO;
 		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
 			err = EAGAIN;
 			snprintf(result, sizeof(result), "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
 				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
 		} else {
+			rt->desired = DESIRED_AUTO;
 			snprintf(result, sizeof(result), "ok: %s; budget %d of %d used",
 				 rt->phase == PH_STOPPING ? "restarting" : "starting",
 				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
@@ -1420,8 +1420,6 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 	case CTL_RESET_BUDGET:
 		budget_reset(&rt->budget);
 		save_state(rt);
-		if (rt->latched && rt->state == ST_ERROR && strcmp(rt->summary, "Restart budget exhausted") == 0)
-			set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
 		snprintf(result, sizeof(result), "ok: budget reset, %d restarts available", rt->budget.max_restarts);
 		break;
 	case CTL_KILL:
