@@ -29,6 +29,7 @@
 
 #include "ctl.h"
 #include "events.h"
+#include "notify.h"
 #include "log.h"
 #include "loop.h"
 #include "registry.h"
@@ -228,6 +229,13 @@ static int fill_attr(fuse_ino_t ino, struct stat *st)
 	return 0;
 }
 
+/* Requests of the notifier thread, which operates through the mount only to
+ * make the kernel emit inotify events: answered, nothing changes. */
+static bool from_notifier(fuse_req_t req)
+{
+	return notify_is_caller(fuse_req_ctx(req)->pid);
+}
+
 /* ---- handlers ---- */
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
@@ -255,10 +263,44 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, uint32_t gen)
 	fuse_reply_entry(req, &e);
 }
 
+/* The notifier looks up the entry it is about to create (that must miss,
+ * or the kernel refuses with EEXIST) or to remove (that must hit, even when
+ * it is already gone here).  Returns true when it answered. */
+static bool notifier_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	uint64_t i_parent, i_ino;
+	char i_name[256];
+	bool dir;
+	enum notify_intent in = notify_current(&i_parent, i_name, sizeof(i_name), &i_ino, &dir);
+	struct fuse_entry_param e;
+
+	if (in == NI_NONE || i_parent != parent || strcmp(i_name, name) != 0)
+		return false;
+	if (in == NI_CREATE) {
+		fuse_reply_err(req, ENOENT);
+		return true;
+	}
+	memset(&e, 0, sizeof(e));
+	if (fill_attr(i_ino, &e.attr) < 0) {
+		/* already gone from the registry: a stand-in for the removal */
+		e.attr.st_ino = i_ino;
+		e.attr.st_mode = dir ? S_IFDIR | 0555 : S_IFREG | 0444;
+		e.attr.st_nlink = dir ? 2 : 1;
+		e.attr.st_uid = sup.uid;
+		e.attr.st_gid = sup.gid;
+	}
+	e.ino = i_ino;
+	fuse_reply_entry(req, &e);
+	return true;
+}
+
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	uint32_t slot, gen = 0, idx;
 	int t;
+
+	if (from_notifier(req) && notifier_lookup(req, parent, name))
+		return;
 
 	if (parent == INO_ROOT) {
 		for (t = TOP_README; t < TOP_MAX; t++) {
@@ -474,7 +516,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EISDIR);
 		return;
 	}
-	if (acc != O_RDONLY && !is_ctl(ino)) {
+	if (acc != O_RDONLY && !is_ctl(ino) && !from_notifier(req)) {
 		/* root passes the kernel's mode check: refuse here too */
 		fuse_reply_err(req, EACCES);
 		return;
@@ -611,6 +653,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct loop_cmd *c;
 
 	(void)off;   /* writes ignore the offset: `>>` works too */
+	if (from_notifier(req)) {
+		fuse_reply_write(req, size);   /* only there for IN_MODIFY */
+		return;
+	}
 	if (of->kind != OF_CTL) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -664,17 +710,49 @@ static void fs_eperm_entry(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, EPERM);
 }
 
+/* The notifier "creates" an entry that already exists here, for IN_CREATE;
+ * everyone else gets EPERM. */
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	uint32_t slot, gen;
+
 	(void)mode;
-	fs_eperm_entry(req, parent, name);
+	if (!from_notifier(req) || parent != TOP_RUNTIMES) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (reg_rt_lookup(name, &slot, &gen) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	reply_entry(req, INO_RT(slot, RF_DIR), gen);
 }
 
 static void fs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
+	uint32_t idx;
+
 	(void)mode;
 	(void)rdev;
-	fs_eperm_entry(req, parent, name);
+	if (!from_notifier(req) || parent != TOP_MANIFESTS) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if (reg_mf_lookup(name, &idx) < 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	reply_entry(req, INO_MF_BASE + idx, 0);
+}
+
+/* The notifier removes an entry that is already gone here, for IN_DELETE. */
+static void fs_remove(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)name;
+	if (from_notifier(req) && (parent == TOP_RUNTIMES || parent == TOP_MANIFESTS))
+		fuse_reply_err(req, 0);
+	else
+		fuse_reply_err(req, EPERM);
 }
 
 static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -722,8 +800,8 @@ static const struct fuse_lowlevel_ops ops = {
 	.mkdir = fs_mkdir,
 	.mknod = fs_mknod,
 	.create = fs_create,
-	.unlink = fs_eperm_entry,
-	.rmdir = fs_eperm_entry,
+	.unlink = fs_remove,
+	.rmdir = fs_remove,
 	.symlink = fs_symlink,
 	.link = fs_link,
 	.rename = fs_rename,

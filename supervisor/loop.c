@@ -158,7 +158,7 @@ static void root_record(const char *text, const char *result)
 	s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now_ms());
 	if (s) {
 		reg_top_set(TOP_CTL, s);
-		notify_inval_inode(TOP_CTL);
+		notify_changed(TOP_CTL, "ctl");
 	}
 }
 
@@ -459,7 +459,7 @@ void loop_publish_root(void)
 	free(txt);
 	if (s) {
 		reg_top_set(TOP_MATRIX, s);
-		notify_inval_inode(TOP_MATRIX);
+		notify_changed(TOP_MATRIX, "runtime_matrix.json");
 	}
 }
 

@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 		log_warnx("cannot mount at %s", sup.mount);
 		return 1;
 	}
-	if (notify_start(sup.se) < 0 || fs_start(sup.se) < 0) {
+	if (notify_start(sup.se, sup.mount) < 0 || fs_start(sup.se) < 0) {
 		log_warnx("cannot start threads");
 		fuse_session_unmount(sup.se);
 		return 1;

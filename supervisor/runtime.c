@@ -135,6 +135,30 @@ static void log_write(struct runtime *rt, const char *buf, size_t n)
 		rt->logsize += n;
 }
 
+/* `logs` changed: tell watchers at most every LOGS_NOTIFY_MS, and once more
+ * after the last change, so a flood costs a bounded number of events. */
+#define LOGS_NOTIFY_MS 100
+
+static void logs_notify(struct runtime *rt, int64_t mono)
+{
+	char rel[RT_ID_MAX + 20];
+
+	snprintf(rel, sizeof(rel), "runtimes/%s/logs", rt->spec->id);
+	notify_changed(INO_RT(rt->slot, RF_LOGS), rel);
+	rt->logs_notified = mono;
+	rt->logs_notify_at = 0;
+}
+
+static void logs_changed(struct runtime *rt)
+{
+	int64_t mono = mono_ms();
+
+	if (mono - rt->logs_notified >= LOGS_NOTIFY_MS)
+		logs_notify(rt, mono);
+	else if (!rt->logs_notify_at)
+		rt->logs_notify_at = rt->logs_notified + LOGS_NOTIFY_MS;
+}
+
 /* Read what the process wrote; `all` drains the pipe (the group is gone). */
 static void read_output(struct runtime *rt, bool all)
 {
@@ -146,6 +170,7 @@ static void read_output(struct runtime *rt, bool all)
 		if (n > 0) {
 			logring_append(rt->ring, buf, (size_t)n, now_ms());
 			log_write(rt, buf, (size_t)n);
+			logs_changed(rt);
 			if (!all)
 				return;   /* one chunk per wakeup: floods share the loop */
 			continue;
@@ -859,6 +884,7 @@ int64_t rt_deadline(const struct runtime *rt)
 		d = earliest(d, rt->xdeadline);
 	d = earliest(d, rt->startup_at);
 	d = earliest(d, rt->republish_at);
+	d = earliest(d, rt->logs_notify_at);
 	for (w = rt->waiters; w; w = w->next)
 		d = earliest(d, w->deadline);
 	return d;
@@ -895,6 +921,8 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->xpid <= 0 &&
 	    rt->phase == PH_RUNNING)
 		probe_now(rt);
+	if (rt->logs_notify_at && mono >= rt->logs_notify_at)
+		logs_notify(rt, mono);
 	if (rt->republish_at && mono >= rt->republish_at) {
 		rt->republish_at = 0;
 		rt->dirty = true;
@@ -1078,8 +1106,13 @@ void rt_publish(struct runtime *rt)
 			free(rt->text[f]);
 			rt->text[f] = txt;
 			rt->mtime[f] = now;
-			if (rt->announced)
-				notify_inval_inode(INO_RT(rt->slot, f));
+			if (rt->announced) {
+				char rel[RT_ID_MAX + 40];
+
+				snprintf(rel, sizeof(rel), "runtimes/%s/%s", rt->spec->id,
+					 rt_file_name((enum rt_file)f));
+				notify_changed(INO_RT(rt->slot, f), rel);
+			}
 		} else {
 			free(txt);
 		}
@@ -1164,6 +1197,7 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	else
 		set_state(rt, ST_OFFLINE, SEV_INFO, "Not started (auto_start is false)");
 	rt_publish(rt);
+	notify_created(TOP_RUNTIMES, spec->id, INO_RT(rt->slot, RF_DIR), true);
 	log_info("runtime[%s]: loaded from %s", spec->id, source);
 	return rt;
 }
@@ -1200,8 +1234,7 @@ void rt_remove(struct runtime *rt)
 	events_emit("runtime.removed", payload_for(rt));
 	reg_rt_remove(rt->slot);
 	reg_dir_touch(TOP_RUNTIMES, now_ms());
-	notify_inval_entry(INO_RT(rt->slot, RF_DIR), rt->spec->id);
-	notify_inval_entry(TOP_RUNTIMES, rt->spec->id);
+	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
 	sup.matrix_dirty = true;
 	sup.rescan_deferred = true;

@@ -84,9 +84,15 @@ static void publish_file(const char *name, const char *text)
 	s = snap_new(text, strlen(text), now_ms());
 	if (!s)
 		return;
-	if (reg_mf_set(name, s, &idx))
+	if (reg_mf_set(name, s, &idx)) {
 		reg_dir_touch(TOP_MANIFESTS, now_ms());
-	notify_inval_inode(INO_MF_BASE + idx);
+		notify_created(TOP_MANIFESTS, name, INO_MF_BASE + idx, false);
+	} else {
+		char rel[300];
+
+		snprintf(rel, sizeof(rel), "manifests/%s", name);
+		notify_changed(INO_MF_BASE + idx, rel);
+	}
 }
 
 /* An id that another file already defines is an error in this one.  The
@@ -226,7 +232,7 @@ static void remove_file(const char *name)
 	sup.nmfiles--;
 	if (reg_mf_remove(name, &ridx)) {
 		reg_dir_touch(TOP_MANIFESTS, now_ms());
-		notify_inval_entry(TOP_MANIFESTS, name);
+		notify_removed(TOP_MANIFESTS, name, INO_MF_BASE + ridx, false);
 	}
 	log_info("manifest %s removed", name);
 	p = cJSON_CreateObject();

@@ -100,6 +100,7 @@ struct runtime {
 	int logfd;
 	size_t logsize;
 	char log_path[PATH_MAX];
+	int64_t logs_notified, logs_notify_at;  /* mono: last IN_MODIFY of logs, next due */
 	char ctl_last[700];
 
 	char *text[RF_COUNT];        /* last published text, for change detection */
