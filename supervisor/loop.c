@@ -162,8 +162,6 @@ static void root_record(const char *text, const char *result)
 	}
 }
 
-static void root_fail_waiters(int err, const char *why);
-
 static void begin_shutdown(const char *why)
 {
 	size_t i;
@@ -172,7 +170,7 @@ static void begin_shutdown(const char *why)
 		return;
 	log_info("%s: stopping every runtime", why);
 	sup.shutting_down = true;
-	root_fail_waiters(EINTR, "the supervisor is shutting down");
+	waiter_fail_all(&sup.root_waiters, EINTR, "the supervisor is shutting down");
 	for (i = 0; i < sup.nrts; i++)
 		if (sup.rts[i])
 			rt_stop_for_shutdown(sup.rts[i]);
@@ -183,21 +181,8 @@ static void begin_shutdown(const char *why)
 
 static void root_park(struct loop_cmd *c, enum ctl_verb verb)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
-
-	if (!w) {
+	if (!waiter_park(&sup.root_waiters, c, verb))
 		loop_reply(c->req, c->of, 0, c->size, "ok %s: not waiting (out of memory)", c->text);
-		return;
-	}
-	w->req = c->req;
-	w->park_id = c->park_id;
-	w->size = c->size;
-	w->of = c->of;
-	w->verb = verb;
-	w->deadline = mono_ms() + (int64_t)c->ctl.wait_s * 1000;
-	snprintf(w->text, sizeof(w->text), "%s", c->text);
-	w->next = sup.root_waiters;
-	sup.root_waiters = w;
 }
 
 /* 0 when every runtime got there, an errno when one ended badly, -1 wait. */
@@ -232,59 +217,19 @@ static void check_root_waiters(int64_t mono)
 		const char *bad = "";
 		int st = root_wait_status(w->verb, &bad);
 
-		if (st < 0 && !(w->deadline && mono >= w->deadline)) {
+		if (st < 0) {
 			pw = &w->next;
 			continue;
 		}
 		*pw = w->next;
-		if (st < 0)
-			loop_reply(w->req, w->of, ETIMEDOUT, 0, "error %s: timed out waiting", w->text);
-		else if (st > 0)
+		if (st > 0)
 			loop_reply(w->req, w->of, st, 0, "error %s: runtime %s ended in error", w->text, bad);
 		else
 			loop_reply(w->req, w->of, 0, w->size, "ok %s: every runtime %s", w->text,
 				   w->verb == CTL_STOP ? "stopped" : "ready");
 		free(w);
 	}
-}
-
-static int64_t root_deadline(void)
-{
-	const struct waiter *w;
-	int64_t d = 0;
-
-	for (w = sup.root_waiters; w; w = w->next)
-		if (!d || w->deadline < d)
-			d = w->deadline;
-	return d;
-}
-
-static bool root_interrupt(uint64_t park_id)
-{
-	struct waiter **pw;
-
-	for (pw = &sup.root_waiters; *pw; pw = &(*pw)->next) {
-		struct waiter *w = *pw;
-
-		if (w->park_id == park_id) {
-			*pw = w->next;
-			loop_reply(w->req, w->of, EINTR, 0, "error %s: interrupted", w->text);
-			free(w);
-			return true;
-		}
-	}
-	return false;
-}
-
-static void root_fail_waiters(int err, const char *why)
-{
-	struct waiter *w;
-
-	while ((w = sup.root_waiters)) {
-		sup.root_waiters = w->next;
-		loop_reply(w->req, w->of, err, 0, "error %s: %s", w->text, why);
-		free(w);
-	}
+	waiter_expire(&sup.root_waiters, mono);
 }
 
 static void root_ctl(struct loop_cmd *c)
@@ -358,7 +303,7 @@ static void handle_cmd(struct loop_cmd *c)
 		rt_ctl(rt, c);
 		break;
 	case CMD_INTERRUPT:
-		if (root_interrupt(c->park_id))
+		if (waiter_interrupt(&sup.root_waiters, c->park_id))
 			return;
 		for (i = 0; i < sup.nrts; i++)
 			if (sup.rts[i] && rt_interrupt(sup.rts[i], c->park_id))
@@ -494,8 +439,9 @@ int loop_run(void)
 		if (sup.shutting_down && !anything_running())
 			break;
 		next = probe_deadline();
-		if (root_deadline() && (!next || root_deadline() < next))
-			next = root_deadline();
+		if (waiter_deadline(sup.root_waiters) &&
+		    (!next || waiter_deadline(sup.root_waiters) < next))
+			next = waiter_deadline(sup.root_waiters);
 		for (k = 0; k < sup.nrts; k++) {
 			int64_t d = sup.rts[k] ? rt_deadline(sup.rts[k]) : 0;
 

@@ -874,7 +874,6 @@ static int64_t earliest(int64_t a, int64_t b)
 int64_t rt_deadline(const struct runtime *rt)
 {
 	int64_t d = 0;
-	const struct waiter *w;
 
 	d = earliest(d, rt->kill_at);
 	d = earliest(d, rt->backoff_at);
@@ -885,14 +884,12 @@ int64_t rt_deadline(const struct runtime *rt)
 	d = earliest(d, rt->startup_at);
 	d = earliest(d, rt->republish_at);
 	d = earliest(d, rt->logs_notify_at);
-	for (w = rt->waiters; w; w = w->next)
-		d = earliest(d, w->deadline);
+	d = earliest(d, waiter_deadline(rt->waiters));
 	return d;
 }
 
 void rt_on_timer(struct runtime *rt, int64_t mono)
 {
-	struct waiter **pw;
 
 	if (rt->kill_at && mono >= rt->kill_at) {
 		rt->kill_at = 0;
@@ -927,17 +924,7 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 		rt->republish_at = 0;
 		rt->dirty = true;
 	}
-	for (pw = &rt->waiters; *pw;) {
-		struct waiter *w = *pw;
-
-		if (w->deadline && mono >= w->deadline) {
-			*pw = w->next;
-			loop_reply(w->req, w->of, ETIMEDOUT, 0, "error %s: timed out waiting", w->text);
-			free(w);
-		} else {
-			pw = &w->next;
-		}
-	}
+	waiter_expire(&rt->waiters, mono);
 }
 
 /* ---- publishing ---- */
@@ -1202,16 +1189,6 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	return rt;
 }
 
-static void fail_waiters(struct runtime *rt, int err, const char *why)
-{
-	struct waiter *w;
-
-	while ((w = rt->waiters)) {
-		rt->waiters = w->next;
-		loop_reply(w->req, w->of, err, 0, "error %s: %s", w->text, why);
-		free(w);
-	}
-}
 
 void rt_remove(struct runtime *rt)
 {
@@ -1220,7 +1197,7 @@ void rt_remove(struct runtime *rt)
 	if (!rt->removing) {
 		rt->removing = true;
 		reg_rt_set_removing(rt->slot);
-		fail_waiters(rt, ENOENT, "runtime removed");
+		waiter_fail_all(&rt->waiters, ENOENT, "runtime removed");
 	}
 	if (rt->pid > 0) {
 		rt_begin_stop(rt, AFTER_REMOVE, "Removing (manifest gone)");
@@ -1360,19 +1337,7 @@ static void rt_check_waiters(struct runtime *rt)
 
 bool rt_interrupt(struct runtime *rt, uint64_t park_id)
 {
-	struct waiter **pw;
-
-	for (pw = &rt->waiters; *pw; pw = &(*pw)->next) {
-		struct waiter *w = *pw;
-
-		if (w->park_id == park_id) {
-			*pw = w->next;
-			loop_reply(w->req, w->of, EINTR, 0, "error %s: interrupted", w->text);
-			free(w);
-			return true;
-		}
-	}
-	return false;
+	return waiter_interrupt(&rt->waiters, park_id);
 }
 
 /* Counted restart (restart/restore).  0 or -EAGAIN. */
@@ -1482,29 +1447,16 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
 		return;
 	}
-	if (c->ctl.wait_s >= 0) {
-		struct waiter *w = calloc(1, sizeof(*w));
-
-		if (w) {
-			w->req = c->req;
-			w->park_id = c->park_id;
-			w->size = c->size;
-			w->of = c->of;
-			w->verb = c->ctl.verb;
-			w->deadline = mono_ms() + (int64_t)c->ctl.wait_s * 1000;
-			snprintf(w->text, sizeof(w->text), "%s", c->text);
-			w->next = rt->waiters;
-			rt->waiters = w;
-			rt->dirty = true;   /* checked at publish */
-			return;
-		}
+	if (c->ctl.wait_s >= 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
+		rt->dirty = true;   /* checked at publish */
+		return;
 	}
 	loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, result + 4);
 }
 
 void rt_stop_for_shutdown(struct runtime *rt)
 {
-	fail_waiters(rt, EINTR, "the supervisor is shutting down");
+	waiter_fail_all(&rt->waiters, EINTR, "the supervisor is shutting down");
 	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
 	else if (rt->phase == PH_BACKOFF)

@@ -20,6 +20,7 @@
 #include "persist.h"
 #include "registry.h"
 #include "render.h"
+#include "waiter.h"
 
 struct fuse_session;
 struct fs_open;
@@ -35,18 +36,6 @@ enum phase {
 
 /* What to do once the process group is gone. */
 enum after { AFTER_NONE = 0, AFTER_START, AFTER_REMOVE };
-
-/* A ctl write parked until its runtime gets somewhere (wait=N). */
-struct waiter {
-	fuse_req_t req;
-	uint64_t park_id;
-	size_t size;
-	struct fs_open *of;
-	enum ctl_verb verb;
-	int64_t deadline;        /* mono ms */
-	char text[256];
-	struct waiter *next;
-};
 
 struct runtime {
 	struct rt_spec *spec;

@@ -63,6 +63,29 @@ check_eq "hung runtime: the restart was counted" 1 "$(budget_val hangs used)"
 check_match "hung runtime: last exit was our stop" 'after the stop signal' \
 	"$(rt hangs health.json | jq -r .last_exit.reason)"
 
+# a wait= write on a runtime that never gets ready is interruptible: a
+# caught signal (as Ctrl-C in a shell) makes the kernel send FUSE_INTERRUPT,
+# and the parked request is answered with EINTR at once, long before wait=60
+python3 -c '
+import os, signal, sys
+class Stop(Exception): pass
+def stop(*a): raise Stop()
+signal.signal(signal.SIGUSR1, stop)
+fd = os.open(sys.argv[1], os.O_WRONLY)
+try:
+    os.write(fd, b"start wait=60")
+    print("not interrupted")
+except Stop:
+    print("interrupted")
+' "$MNT/runtimes/nope/ctl" >"$T/intr.out" 2>&1 &
+WPID=$!
+track "$WPID"
+wait_for "grep -q '^last: start wait=60' '$MNT/runtimes/nope/ctl' 2>/dev/null" 10
+kill -USR1 "$WPID"
+if wait_for "pid_gone $WPID" 10; then ok "a blocked wait= write ends on a signal"; else not_ok "a blocked wait= write ends on a signal"; fi
+check_eq "the write was interrupted (EINTR), not completed" interrupted "$(cat "$T/intr.out")"
+check_eq "the daemon still answers after the interrupt" starting "$(rt_state nope)"
+
 # The probes' own processes never linger: no curl or sh -c of ours is left
 # once the supervisor is gone.
 stop_daemon
