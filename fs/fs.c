@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -561,6 +562,20 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->direct_io = 1;
 	fi->fh = (uint64_t)(uintptr_t)of;
+	if (of->kind == OF_CTL) {
+		/* The kernel holds the inode lock across a direct write, so a
+		 * parked `wait=` write would block every other writer of this
+		 * ctl (and uninterruptibly).  With parallel direct writes it
+		 * takes the lock shared.  libfuse 3.14 has no field for the
+		 * flag; its fuse_reply_open sends just this structure. */
+		struct fuse_open_out out;
+
+		memset(&out, 0, sizeof(out));
+		out.fh = fi->fh;
+		out.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+		fuse_reply_buf(req, (const char *)&out, sizeof(out));
+		return;
+	}
 	fuse_reply_open(req, fi);
 }
 

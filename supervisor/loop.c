@@ -158,7 +158,7 @@ static void root_record(const char *text, const char *result)
 	s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now_ms());
 	if (s) {
 		reg_top_set(TOP_CTL, s);
-		notify_changed(TOP_CTL, "ctl");
+		notify_inval_inode(TOP_CTL);   /* the writer's own write raised IN_MODIFY */
 	}
 }
 

@@ -1093,7 +1093,11 @@ void rt_publish(struct runtime *rt)
 			free(rt->text[f]);
 			rt->text[f] = txt;
 			rt->mtime[f] = now;
-			if (rt->announced) {
+			if (rt->announced && f == RF_CTL) {
+				/* the operator's own write raised IN_MODIFY; a
+				 * write of ours could wait behind a parked one */
+				notify_inval_inode(INO_RT(rt->slot, f));
+			} else if (rt->announced) {
 				char rel[RT_ID_MAX + 40];
 
 				snprintf(rel, sizeof(rel), "runtimes/%s/%s", rt->spec->id,
