@@ -96,13 +96,14 @@ python3 -c '
 import errno, os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY)
 try:
-    os.write(fd, b"start wait=60"); print("ok")
+    os.write(fd, b"start wait=62"); print("ok")
 except OSError as e:
     print(errno.errorcode[e.errno])
 ' "$MNT/runtimes/nope/ctl" >"$T/parked.out" 2>&1 &
 PPID2=$!
 track "$PPID2"
-wait_for "grep -q '^last: start wait=60' '$MNT/runtimes/nope/ctl' 2>/dev/null" 10
+# (a command text of its own: the one before left "last: start wait=60")
+wait_for "grep -q '^last: start wait=62' '$MNT/runtimes/nope/ctl' 2>/dev/null" 10
 check_eq "another write to the same ctl goes through meanwhile" ok "$(rt_ctl nope stop)"
 if wait_for "pid_gone $PPID2" 20; then ok "the parked start wait= ends when the runtime is stopped"; else not_ok "the parked start wait= ends when the runtime is stopped"; fi
 check_eq "... with EIO (it ended offline, not ready)" EIO "$(cat "$T/parked.out")"
