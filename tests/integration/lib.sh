@@ -130,6 +130,31 @@ track() {
 	TRACKED+=("$p:$st")
 }
 
+# still_running PID...: those of the pids that are neither gone nor zombies.
+still_running() {
+	local p left=""
+	for p in "$@"; do pid_gone "$p" || left="$left $p"; done
+	echo "$left"
+}
+
+# spawned_child ID: the pid of the last child a `stub-llama --spawn-child`
+# runtime logged.
+spawned_child() {
+	rt "$1" logs | sed -n 's/.*spawned child pid \([0-9]*\).*/\1/p' | tail -n 1
+}
+
+# os_errno STATEMENT PATH: run a Python os call with p = PATH; print "ok" or
+# the errno name it failed with.
+os_errno() {
+	timeout -k 2 10 python3 -c '
+import errno, os, sys
+p = sys.argv[2]
+try:
+    exec(sys.argv[1]); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$1" "$2"
+}
+
 # ---- files of the tree ----
 
 # rf FILE: cat with a bound, so a hung daemon fails the test instead of the run.

@@ -68,7 +68,7 @@ check_eq "crashy stays down after stop" offline "$(rt_state crashy)"
 wait_state kids ready 30
 PK1=$(rt_pid kids)
 wait_for "rt kids logs | grep -q 'spawned child pid'" 10
-CHILD=$(rt kids logs | sed -n 's/.*spawned child pid \([0-9]*\).*/\1/p' | head -n 1)
+CHILD=$(spawned_child kids)
 track "$CHILD"
 check "the spawned child is alive and in the runtime's group" \
 	"[ -n '$CHILD' ] && pid_alive '$CHILD' && [ \"\$(proc_field '$CHILD' 5)\" = '$PK1' ]"
@@ -83,7 +83,7 @@ check_eq "start kids" ok "$(rt_ctl kids start)"
 wait_state kids ready 30
 PK2=$(rt_pid kids)
 wait_for "rt kids logs | grep -q 'spawned child pid'" 10
-CHILD2=$(rt kids logs | sed -n 's/.*spawned child pid \([0-9]*\).*/\1/p' | tail -n 1)
+CHILD2=$(spawned_child kids)
 track "$CHILD2"
 check "a new child was spawned" "[ -n '$CHILD2' ] && [ '$CHILD2' != '$CHILD' ] && pid_alive '$CHILD2'"
 kill -KILL "$PK2"

@@ -103,27 +103,10 @@ check_eq "kill CONT to a running runtime succeeds" ok "$(rt_ctl llama 'kill CONT
 # --- the tree is read-only except ctl ---
 check_eq "opening state for writing (as root) fails with EACCES" EACCES "$(ctl_write "$MNT/runtimes/llama/state" x)"
 check_eq "opening health.json for writing fails with EACCES" EACCES "$(ctl_write "$MNT/runtimes/llama/health.json" x)"
-r=$(python3 -c '
-import errno, os, sys
-try:
-    os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$MNT/runtimes/newfile")
-check_eq "creating a file in runtimes/ fails with EPERM" EPERM "$r"
-r=$(python3 -c '
-import errno, os, sys
-try:
-    os.mkdir(sys.argv[1]); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$MNT/runtimes/newdir")
-check_eq "mkdir in runtimes/ fails with EPERM" EPERM "$r"
-r=$(python3 -c '
-import errno, os, sys
-try:
-    os.unlink(sys.argv[1]); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$MNT/runtimes/llama/state")
-check_eq "unlinking state fails with EPERM" EPERM "$r"
+check_eq "creating a file in runtimes/ fails with EPERM" EPERM \
+	"$(os_errno 'os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644))' "$MNT/runtimes/newfile")"
+check_eq "mkdir in runtimes/ fails with EPERM" EPERM "$(os_errno 'os.mkdir(p)' "$MNT/runtimes/newdir")"
+check_eq "unlinking state fails with EPERM" EPERM "$(os_errno 'os.unlink(p)' "$MNT/runtimes/llama/state")"
 check "runtimes/ lists only llama" "[ \"\$(ls '$MNT/runtimes')\" = llama ]"
 
 # --- a read-write descriptor reads its own write's reply ---

@@ -17,9 +17,6 @@ all_ready() {
 	local id
 	for id in "$@"; do [ "$(rt_state "$id")" = ready ] || return 1; done
 }
-spawned_child() {
-	rt kids logs | sed -n 's/.*spawned child pid \([0-9]*\).*/\1/p' | tail -n 1
-}
 
 # ---------- first run ----------
 start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
@@ -38,8 +35,8 @@ wait_state two offline
 check_eq "two: offline by operator" "Offline - Stopped by operator" "$(rt_status1 two)"
 
 PIDS="$(rt_pid one) $(rt_pid stubborn) $(rt_pid kids)"
-wait_for "[ -n \"\$(spawned_child)\" ]" 10
-CH=$(spawned_child)
+wait_for "[ -n \"\$(spawned_child kids)\" ]" 10
+CH=$(spawned_child kids)
 track "$CH"
 PIDS="$PIDS $CH $O1 $TW"
 note "first run pids: $PIDS"
@@ -47,9 +44,7 @@ check "every recorded runtime pid is a number" "[ \$(echo $PIDS | wc -w) -eq 6 ]
 
 stop_daemon 30
 check_eq "SIGTERM: the supervisor exits 0" 0 "$DAEMON_RC"
-left=""
-for p in $PIDS; do pid_gone "$p" || left="$left $p"; done
-check_eq "SIGTERM: every runtime process (and the spawned child) is gone" "" "$left"
+check_eq "SIGTERM: every runtime process (and the spawned child) is gone" "" "$(still_running $PIDS)"
 check "SIGTERM: the mount is gone from /proc/mounts" "! mounted"
 check "SIGTERM: the process ignoring SIGTERM was SIGKILLed after its stop timeout" \
 	"grep -q 'runtime\[stubborn\]: pid [0-9]* ignored the stop signal for 500 ms; sending SIGKILL' '$DLOG'"
@@ -65,8 +60,8 @@ check_eq "after restart: two's status line 1" "Offline - Stopped by operator" "$
 check_eq "after restart: the others' budgets are untouched" "0 0" "$(budget_val stubborn used) $(budget_val kids used)"
 
 PIDS2="$(rt_pid one) $(rt_pid stubborn) $(rt_pid kids)"
-wait_for "[ -n \"\$(spawned_child)\" ]" 10
-CH2=$(spawned_child)
+wait_for "[ -n \"\$(spawned_child kids)\" ]" 10
+CH2=$(spawned_child kids)
 track "$CH2"
 note "second run pids: $PIDS2, spawned child $CH2"
 check "second run: the spawned child is alive" "[ -n '$CH2' ] && pid_alive '$CH2'"
@@ -85,9 +80,8 @@ check_match "SIGKILL: the stale mount says 'Transport endpoint is not connected'
 
 # ---------- third run on the same mount point ----------
 if start_daemon; then ok "start on the stale mount point works"; else not_ok "start on the stale mount point works"; fi
-left=""
-wait_for "left=''; for p in $PIDS2; do pid_gone \$p || left=\"\$left \$p\"; done; [ -z \"\$left\" ]" 10
-check_eq "SIGKILL: every runtime leader died with the supervisor (PDEATHSIG)" "" "$left"
+wait_for "[ -z \"\$(still_running $PIDS2)\" ]" 10
+check_eq "SIGKILL: every runtime leader died with the supervisor (PDEATHSIG)" "" "$(still_running $PIDS2)"
 # SPEC 5 / STYLE: lazily unmount the stale mount first; mounting on top stacks.
 if [ "$(mount_count)" = 1 ]; then
 	ok "the stale mount was replaced, not stacked (one mount entry)"
@@ -100,7 +94,7 @@ if wait_for "all_ready one stubborn kids" 30; then ok "after the SIGKILL: runtim
 check_eq "after the SIGKILL: two still offline" offline "$(rt_state two)"
 check_eq "after the SIGKILL: one's budget still used=1" 1 "$(budget_val one used)"
 rt_pid one >/dev/null; rt_pid stubborn >/dev/null; rt_pid kids >/dev/null
-new_ch=$(spawned_child); track "$new_ch"
+new_ch=$(spawned_child kids); track "$new_ch"
 # The leader of kids died by PDEATHSIG, but the child it spawned (same process
 # group) has no PDEATHSIG: SPEC 5 says the next start finds and cleans it up.
 if wait_for "pid_gone '$CH2'" 10; then
@@ -114,7 +108,5 @@ fi
 PIDS3="$(rt one pid) $(rt stubborn pid) $(rt kids pid) $new_ch"
 stop_daemon 30
 check_eq "final SIGTERM: exit 0" 0 "$DAEMON_RC"
-left=""
-for p in $PIDS3; do pid_gone "$p" || left="$left $p"; done
-check_eq "final SIGTERM: nothing left running" "" "$left"
+check_eq "final SIGTERM: nothing left running" "" "$(still_running $PIDS3)"
 check "final SIGTERM: unmounted" "! mounted"
