@@ -23,11 +23,11 @@
 #include "log.h"
 #include "registry.h"
 
-enum nkind { N_INVAL_INODE, N_INVAL_ENTRY, N_CHANGED, N_CREATED, N_REMOVED };
+enum nkind { N_INVAL_INODE, N_CHANGED, N_CREATED, N_REMOVED };
 
 struct nitem {
 	enum nkind kind;
-	uint64_t ino;       /* the inode (N_INVAL_ENTRY: unused) */
+	uint64_t ino;       /* the inode */
 	uint64_t parent;    /* entries: the folder */
 	char *name;         /* entries: the name; N_CHANGED: the path below the mount */
 	bool dir;
@@ -143,7 +143,6 @@ static void handle(const struct nitem *it)
 	case N_CHANGED:
 		r = fuse_lowlevel_notify_inval_inode(nq.se, it->ino, 0, 0);
 		break;
-	case N_INVAL_ENTRY:
 	case N_REMOVED:
 		r = fuse_lowlevel_notify_inval_entry(nq.se, it->parent, it->name, strlen(it->name));
 		break;
@@ -269,11 +268,6 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 void notify_inval_inode(uint64_t ino)
 {
 	push(N_INVAL_INODE, ino, 0, NULL, false);
-}
-
-void notify_inval_entry(uint64_t parent, const char *name)
-{
-	push(N_INVAL_ENTRY, 0, parent, name, false);
 }
 
 void notify_changed(uint64_t ino, const char *relpath)

@@ -24,7 +24,6 @@ int notify_start(struct fuse_session *se, const char *mount);
 void notify_stop(void);
 
 void notify_inval_inode(uint64_t ino);
-void notify_inval_entry(uint64_t parent, const char *name);
 /* A file's content changed: invalidate, then IN_MODIFY on `relpath`. */
 void notify_changed(uint64_t ino, const char *relpath);
 /* An entry appeared in / went from folder `parent` (a directory when

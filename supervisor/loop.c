@@ -264,7 +264,7 @@ static void root_ctl(struct loop_cmd *c)
 		return;
 	case CTL_START_ALL:
 		log_info("ctl: start-all");
-		rt_start_all(true);
+		rt_start_all();
 		root_record(c->text, "ok: starting every runtime");
 		if (c->ctl.wait_s >= 0)
 			root_park(c, CTL_START);

@@ -95,11 +95,6 @@ void snap_unref(struct snap *s)
 		free(s);
 }
 
-int reg_init(void)
-{
-	return 0;
-}
-
 void reg_fini(void)
 {
 	size_t i;
@@ -421,15 +416,4 @@ int reg_list_runtimes(struct reg_dirent **out, size_t *n)
 int reg_list_manifests(struct reg_dirent **out, size_t *n)
 {
 	return list_copy(false, out, n);
-}
-
-size_t reg_count_runtimes(void)
-{
-	size_t i, k = 0;
-
-	pthread_rwlock_rdlock(&reg.lock);
-	for (i = 0; i < reg.nrt; i++)
-		k += reg.rt[i].used;
-	pthread_rwlock_unlock(&reg.lock);
-	return k;
 }

@@ -50,7 +50,6 @@ struct snap *snap_new(const char *data, size_t len, int64_t mtime_ms);
 struct snap *snap_ref(struct snap *s);
 void snap_unref(struct snap *s);
 
-int reg_init(void);
 void reg_fini(void);
 
 /* --- loop thread only --- */
@@ -85,6 +84,5 @@ struct reg_dirent {
 };
 int reg_list_runtimes(struct reg_dirent **out, size_t *n);
 int reg_list_manifests(struct reg_dirent **out, size_t *n);
-size_t reg_count_runtimes(void);
 
 #endif

@@ -352,7 +352,6 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 	rt->phase = PH_RUNNING;
 	rt->after = AFTER_NONE;
 	rt->latched = false;
-	rt->ever_started = true;
 	rt->ever_ready = false;
 	rt->probe_failures = 0;
 	rt->startup_probes = 0;
@@ -1468,7 +1467,7 @@ void rt_stop_for_shutdown(struct runtime *rt)
 	rt->dirty = true;
 }
 
-void rt_start_all(bool operator)
+void rt_start_all(void)
 {
 	size_t i;
 
@@ -1477,11 +1476,9 @@ void rt_start_all(bool operator)
 
 		if (!rt || rt->removing)
 			continue;
-		if (operator) {
-			rt->desired = DESIRED_AUTO;
-			rt->latched = false;
-			save_state(rt);
-		}
+		rt->desired = DESIRED_AUTO;
+		rt->latched = false;
+		save_state(rt);
 		if (!is_up(rt))
 			rt_start(rt, mono_ms());
 		rt->dirty = true;

@@ -52,7 +52,6 @@ struct runtime {
 	enum desired desired;
 	bool removing;
 	bool latched;                /* stays down in error until an operator acts */
-	bool ever_started;
 
 	pid_t pid;                   /* also the process group and session id */
 	int pidfd, outfd;
@@ -162,7 +161,7 @@ bool rt_interrupt(struct runtime *rt, uint64_t park_id);
  * to keep waiting (stop waits for down, the rest for ready). */
 int rt_wait_status(const struct runtime *rt, enum ctl_verb verb);
 struct runtime *rt_find(const char *id);
-void rt_start_all(bool operator);
+void rt_start_all(void);
 void rt_stop_all(void);
 
 /* scan.c */
