@@ -66,6 +66,7 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(STATE)
+	@chmod go-w configs/runtimes.d/*.json   # a clone made under umask 002 is group-writable
 	@echo "arw-supervisor: mounting at $(MOUNT) (Ctrl-C stops every runtime and unmounts)"
 	$(BUILD)/arw-supervisor -f --mount $(MOUNT) --manifests $(MANIFESTS) --state $(STATE)
 

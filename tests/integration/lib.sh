@@ -309,9 +309,14 @@ stop_daemon() {
 
 # ---- cleanup ----
 
+# CLEANUP_HOOKS: commands a script adds for what lib.sh does not know about
+# (run first by cleanup, each eval'd once).
+CLEANUP_HOOKS=()
+
 cleanup() {
-	local rc=$? p e pid st
+	local rc=$? p e pid st h
 	trap - EXIT
+	for h in "${CLEANUP_HOOKS[@]+"${CLEANUP_HOOKS[@]}"}"; do eval "$h"; done
 	for p in "${HELPERS[@]+"${HELPERS[@]}"}"; do
 		# readers first (a reaper last would be fine too: it only reaps)
 		kill -KILL "$p" 2>/dev/null
