@@ -496,8 +496,11 @@ int loop_run(void)
 			struct runtime *rt = sup.rts[k];
 			int64_t d = rt ? rt_deadline(rt) : 0;
 
-			if (d && d <= mono)
+			if (d && d <= mono) {
 				rt_on_timer(rt, mono);
+				if (sup.rts[k])   /* a timer may remove it */
+					rt_check_deadlines(sup.rts[k], mono);
+			}
 		}
 	}
 	events_shutdown();

@@ -152,6 +152,8 @@ void rt_on_output(struct runtime *rt);
 void rt_on_xprobe(struct runtime *rt, bool output);
 void rt_on_sigchld(void);
 void rt_on_timer(struct runtime *rt, int64_t mono);
+/* After rt_on_timer: report and drop a deadline left in the past. */
+void rt_check_deadlines(struct runtime *rt, int64_t mono);
 int64_t rt_deadline(const struct runtime *rt);
 void rt_publish(struct runtime *rt);
 void rt_ctl(struct runtime *rt, const struct loop_cmd *c);

@@ -351,6 +351,10 @@ cleanup() {
 		not_ok "the supervisor's log has no sanitizer report"
 		grep -E -A 30 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" | head -n 60 | sed 's/^/#   /'
 	fi
+	if grep -q ' warn internal: ' "$DLOG" 2>/dev/null; then
+		not_ok "the supervisor's log reports no internal error"
+		grep ' warn internal: ' "$DLOG" | head -n 5 | sed 's/^/#   /'
+	fi
 	if [ "$FAILED" -gt 0 ] && [ -f "$DLOG" ]; then
 		echo "# last lines of the supervisor's log ($DLOG), events left out:"
 		grep -v ' debug event ' "$DLOG" | tail -n 25 | sed 's/^/#   /'
