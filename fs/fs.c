@@ -23,13 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "events.h"
+#include "mount.h"
 #include "notify.h"
 #include "log.h"
 #include "loop.h"
@@ -37,7 +38,6 @@
 #include "render.h"
 #include "sup.h"
 
-#define FUSE_SUPER_MAGIC 0x65735546
 #define TIMEOUT 1.0
 
 enum of_kind { OF_DATA = 1, OF_CTL, OF_EVENTS, OF_DIR };
@@ -405,6 +405,31 @@ static void of_free(struct fs_open *of)
 	free(of);
 }
 
+/* Answer an open.  When the reply does not get through (the opener was
+ * interrupted: the kernel has forgotten the request), no release will ever
+ * come for `of`: free it here.  `parallel` (ctl files): the kernel holds the
+ * inode lock across a direct write, so a parked `wait=` write would block
+ * every other writer of this ctl, uninterruptibly; with parallel direct
+ * writes it takes the lock shared.  libfuse 3.14 has no field for that
+ * flag; its fuse_reply_open sends just this structure. */
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fs_open *of, bool parallel)
+{
+	int r;
+
+	if (parallel) {
+		struct fuse_open_out out;
+
+		memset(&out, 0, sizeof(out));
+		out.fh = fi->fh;
+		out.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+		r = fuse_reply_buf(req, (const char *)&out, sizeof(out));
+	} else {
+		r = fuse_reply_open(req, fi);
+	}
+	if (r < 0)
+		of_free(of);
+}
+
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_open *of;
@@ -456,7 +481,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)of;
-	fuse_reply_open(req, fi);
+	reply_open(req, fi, of, false);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -534,7 +559,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->direct_io = 1;
 		fi->nonseekable = 1;
 		fi->fh = (uint64_t)(uintptr_t)of;
-		fuse_reply_open(req, fi);
+		reply_open(req, fi, of, false);
 		return;
 	}
 	of = of_new(is_ctl(ino) ? OF_CTL : OF_DATA, ino);
@@ -562,21 +587,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->direct_io = 1;
 	fi->fh = (uint64_t)(uintptr_t)of;
-	if (of->kind == OF_CTL) {
-		/* The kernel holds the inode lock across a direct write, so a
-		 * parked `wait=` write would block every other writer of this
-		 * ctl (and uninterruptibly).  With parallel direct writes it
-		 * takes the lock shared.  libfuse 3.14 has no field for the
-		 * flag; its fuse_reply_open sends just this structure. */
-		struct fuse_open_out out;
-
-		memset(&out, 0, sizeof(out));
-		out.fh = fi->fh;
-		out.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
-		fuse_reply_buf(req, (const char *)&out, sizeof(out));
-		return;
-	}
-	fuse_reply_open(req, fi);
+	reply_open(req, fi, of, of->kind == OF_CTL);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -822,93 +833,27 @@ static const struct fuse_lowlevel_ops ops = {
 	.rename = fs_rename,
 };
 
-/* Is `mp` a mount point in this namespace, and of which type? */
-static bool mounted_at(const char *mp, char *fstype, size_t len)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	bool found = false;
+/* ---- the session: mount, workers, end ----
+ * cur_se and the connection's device are set and cleared by the loop
+ * thread (main before the loop starts); the workers get the session as
+ * their argument. */
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char point[PATH_MAX], type[128];
-		const char *sep;
+static struct fuse_session *cur_se;
+static unsigned conn_maj, conn_min;
+static int end_efd = -1;          /* readable once the workers are gone */
+static pthread_t fs_thread;
+static bool fs_running;
 
-		/* id parent maj:min root mountpoint opts... - fstype source superopts */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%127s", type) != 1)
-			continue;
-		if (strcmp(point, mp) == 0) {   /* the last one listed is on top */
-			found = true;
-			snprintf(fstype, len, "%s", type);
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-int fs_prepare_mountpoint(const char *mp, char *err, size_t errlen)
-{
-	struct stat st;
-	char type[128];
-	int tries;
-
-	/* stat() of a dead FUSE mount can be answered from the kernel's cache,
-	 * so ask mountinfo, and probe a FUSE mount by opening its root. */
-	for (tries = 0; tries < 8 && mounted_at(mp, type, sizeof(type)); tries++) {
-		int fd;
-
-		if (strncmp(type, "fuse", 4) != 0) {
-			snprintf(err, errlen, "%s is a mount point (%s); refusing to mount over it", mp, type);
-			return -EBUSY;
-		}
-		fd = open(mp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			struct statfs sf;
-			bool live = fstatfs(fd, &sf) == 0;
-
-			close(fd);
-			if (live) {
-				snprintf(err, errlen, "%s is already a mounted FUSE filesystem (another "
-					 "arw-supervisor?); unmount it first: fusermount3 -u %s", mp, mp);
-				return -EBUSY;
-			}
-		}
-		log_warnx("%s: stale mount left by an earlier run; unmounting it", mp);
-		if (umount2(mp, MNT_DETACH) < 0) {
-			snprintf(err, errlen, "cannot unmount the stale mount at %s: %s", mp, strerror(errno));
-			return -errno;
-		}
-	}
-	if (stat(mp, &st) < 0) {
-		if (errno == ENOENT) {
-			if (mkdir(mp, 0755) < 0) {
-				snprintf(err, errlen, "cannot create %s: %s", mp, strerror(errno));
-				return -errno;
-			}
-			return 0;
-		}
-		snprintf(err, errlen, "%s: %s", mp, strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a directory", mp);
-		return -ENOTDIR;
-	}
-	return 0;
-}
-
-int fs_mount(const char *mountpoint, int allow_other, struct fuse_session **out)
+int fs_mount(const char *mountpoint, int allow_other)
 {
 	char opts[256];
 	char *argv[] = { "arw-supervisor", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct fuse_session *se;
+	struct mnt_entry e;
 
-	start_ms = now_ms();
+	if (!start_ms)
+		start_ms = now_ms();
 	snprintf(opts, sizeof(opts), "fsname=arw,subtype=arw,default_permissions%s",
 		 allow_other ? ",allow_other" : "");
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
@@ -919,52 +864,123 @@ int fs_mount(const char *mountpoint, int allow_other, struct fuse_session **out)
 		fuse_session_destroy(se);
 		return -EIO;
 	}
-	*out = se;
+	/* Which connection is ours: fusectl's number, and how a lost mount
+	 * is recognised in mountinfo. */
+	if (mnt_top(mountpoint, &e) > 0) {
+		conn_maj = e.maj;
+		conn_min = e.min;
+	}
+	cur_se = se;
 	return 0;
 }
-
-static pthread_t fs_thread;
 
 static void *fs_main(void *arg)
 {
 	struct fuse_session *se = arg;
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	uint64_t one = 1;
 
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
+	if (write(end_efd, &one, sizeof(one)) < 0) {
+		/* saturated: the loop is awake anyway */
+	}
 	return NULL;
 }
 
-int fs_start(struct fuse_session *se)
+int fs_start(void)
 {
-	int r = pthread_create(&fs_thread, NULL, fs_main, se);
+	int r;
 
-	return r ? -r : 0;
+	if (end_efd < 0 && (end_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -errno;
+	r = pthread_create(&fs_thread, NULL, fs_main, cur_se);
+	if (r)
+		return -r;
+	fs_running = true;
+	return 0;
 }
 
-void fs_stop(struct fuse_session *se, const char *mountpoint)
+int fs_end_fd(void)
+{
+	return end_efd;
+}
+
+bool fs_attached(const char *mountpoint)
+{
+	return cur_se && mnt_attached(mountpoint, conn_maj, conn_min);
+}
+
+int fs_abort(void)
+{
+	return cur_se ? mnt_abort(conn_min) : 0;
+}
+
+void fs_inval_attr(uint64_t ino)
+{
+	int r;
+
+	/* Attributes only (offset -1): no page is touched, so nothing in the
+	 * kernel's path waits on the mount, and the loop can never hang here.
+	 * Files whose attributes are never cached need nothing. */
+	if (!cur_se || attr_timeout(ino) == 0)
+		return;
+	r = fuse_lowlevel_notify_inval_inode(cur_se, ino, -1, 0);
+	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENOTCONN && r != -ENODEV && r != -ENOSYS)
+		log_debug("invalidation of inode %llu failed: %s", (unsigned long long)ino, strerror(-r));
+}
+
+/* Wait (2 s at most) for the workers; free the session and every open
+ * file once none can run.  False when they are still busy. */
+static bool reap_workers(void)
 {
 	struct timespec ts;
 
-	/* Detach the mount first: once nothing holds it the kernel aborts the
-	 * connection and the workers' reads fail, so they leave the loop before
-	 * fuse_session_unmount closes the fd they read from. */
-	fuse_session_exit(se);
-	if (umount2(mountpoint, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-		log_warn("umount %s", mountpoint);
-	/* A descriptor still open on the detached mount keeps the connection
-	 * alive and the workers in read(); exit() closes /dev/fuse for us. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 2;
-	if (pthread_timedjoin_np(fs_thread, NULL, &ts) != 0) {
-		log_warnx("FUSE workers still busy after unmount; leaving them to exit()");
-		return;
+	if (fs_running) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 2;
+		if (pthread_timedjoin_np(fs_thread, NULL, &ts) != 0)
+			return false;
+		fs_running = false;
 	}
-	fuse_session_unmount(se);
-	fuse_session_destroy(se);
+	if (cur_se) {
+		/* closes /dev/fuse; the mount is gone or detached already, so
+		 * no fuse_session_unmount (it would try again and complain) */
+		fuse_session_destroy(cur_se);
+		cur_se = NULL;
+	}
 	while (opens)
 		of_free(opens);
+	return true;
+}
+
+void fs_reap(const char *mountpoint)
+{
+	uint64_t v;
+
+	if (read(end_efd, &v, sizeof(v)) < 0) {
+		/* nothing pending: fine */
+	}
+	if (!reap_workers())
+		log_warnx("FUSE workers still busy after the session ended");
+	mnt_clear_own(mountpoint, conn_maj, conn_min);
+}
+
+void fs_stop(const char *mountpoint)
+{
+	if (!cur_se)
+		return;
+	/* Detach the mount, then abort the connection: descriptors still open
+	 * on the detached tree (a container's `cat events`) would otherwise
+	 * keep it alive and the workers in read(). */
+	fuse_session_exit(cur_se);
+	if (fs_attached(mountpoint) && umount2(mountpoint, MNT_DETACH) < 0 && errno != EINVAL &&
+	    errno != ENOENT)
+		log_warn("umount %s", mountpoint);
+	fs_abort();
+	if (!reap_workers())
+		log_warnx("FUSE workers still busy after unmount; leaving them to exit()");
 }

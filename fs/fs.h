@@ -1,26 +1,39 @@
 /*
  * fs.h - the FUSE filesystem on libfuse's low-level API.  Handlers run on
  * libfuse's worker threads; they read registry snapshots and queue ctl
- * writes to the loop, and never block without a bound.
+ * writes to the loop, and never block without a bound.  The session
+ * functions below are for main() and the loop thread.
  */
 #ifndef ARW_FS_H
 #define ARW_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct fs_open;
-struct fuse_session;
 
-/* Create the session and mount it.  0 or -errno. */
-int fs_mount(const char *mountpoint, int allow_other, struct fuse_session **out);
+/* Create the session and mount it (the mount point is claimed already).
+ * 0 or -errno. */
+int fs_mount(const char *mountpoint, int allow_other);
 /* Run the worker threads in the background. */
-int fs_start(struct fuse_session *se);
-/* Unmount and wait for the workers. */
-void fs_stop(struct fuse_session *se, const char *mountpoint);
+int fs_start(void);
+/* Readable (an eventfd) once the workers are gone: the session ended,
+ * because the mount was lost or aborted. */
+int fs_end_fd(void);
+/* Is our mount still attached at `mountpoint` (mountinfo)? */
+bool fs_attached(const char *mountpoint);
+/* Abort our own connection (fusectl): every request fails, the workers end. */
+int fs_abort(void);
+/* After the session ended and every parked request was answered: free it,
+ * and detach our dead mount if it is still there. */
+void fs_reap(const char *mountpoint);
+/* Shutdown: detach the mount, abort the connection, wait for the workers. */
+void fs_stop(const char *mountpoint);
+/* Drop the kernel's cached attributes of `ino` (loop thread), after new
+ * content is published and before a ctl write that caused it is answered. */
+void fs_inval_attr(uint64_t ino);
 /* Set the reply a later read on this open file returns (loop thread). */
 void fs_open_set_reply(struct fs_open *of, const char *text);
-/* A stale mount ("Transport endpoint is not connected") is lazily
- * unmounted; a live FUSE mount is refused.  0 or -errno. */
-int fs_prepare_mountpoint(const char *mountpoint, char *err, size_t errlen);
 
 #endif

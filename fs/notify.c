@@ -4,26 +4,30 @@
  * nq.mu protects the queue, the stop flag and the current intent; the
  * thread takes the whole queue under the lock and works through it without
  * the lock.  Its syscalls on the mount are answered by FUSE workers, which
- * never wait for the notifier, so it cannot deadlock with them.
+ * never wait for the notifier, so it cannot deadlock with them.  Sequence
+ * numbers (queued, done, want) are atomics; ack_fd is an eventfd the loop
+ * watches.
  */
 #include "notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "registry.h"
 
-enum nkind { N_INVAL_INODE, N_CHANGED, N_CREATED, N_REMOVED };
+enum nkind { N_CHANGED, N_CREATED, N_REMOVED };
 
 struct nitem {
 	enum nkind kind;
@@ -31,6 +35,7 @@ struct nitem {
 	uint64_t parent;    /* entries: the folder */
 	char *name;         /* entries: the name; N_CHANGED: the path below the mount */
 	bool dir;
+	uint64_t seq;
 	struct nitem *next;
 };
 
@@ -41,16 +46,19 @@ static struct {
 	bool stop;
 	bool running;
 	pthread_t thread;
-	struct fuse_session *se;
-	char mount[PATH_MAX];        /* "" : no through-the-mount events */
+	char mount[PATH_MAX];
 	/* what the notifier's current syscall is about */
 	enum notify_intent intent;
 	uint64_t i_parent, i_ino;
 	bool i_dir;
 	char i_name[256];
+	uint64_t next_seq;           /* under mu */
 } nq = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 static atomic_int notifier_tid;
+static atomic_uint_fast64_t queued_seq, done_seq, want_seq;
+static int ack_fd = -1;
+static atomic_int setup_err;    /* the thread's set-up result, for notify_start */
 
 bool notify_is_caller(pid_t caller)
 {
@@ -72,6 +80,26 @@ enum notify_intent notify_current(uint64_t *parent, char *name, size_t len,
 	snprintf(name, len, "%s", nq.i_name);
 	pthread_mutex_unlock(&nq.mu);
 	return i;
+}
+
+uint64_t notify_queued(void)
+{
+	return atomic_load(&queued_seq);
+}
+
+uint64_t notify_done(void)
+{
+	return atomic_load(&done_seq);
+}
+
+int notify_ack_fd(void)
+{
+	return ack_fd;
+}
+
+void notify_want(uint64_t seq)
+{
+	atomic_store(&want_seq, seq);
 }
 
 static void set_intent(enum notify_intent i, const struct nitem *it)
@@ -129,38 +157,49 @@ static void through_mount(const struct nitem *it)
 			log_debug("notify: remove %s: %s", path, strerror(errno));
 		set_intent(NI_NONE, NULL);
 		return;
-	default:
-		return;
 	}
 }
 
-static void handle(const struct nitem *it)
+static void finished(uint64_t seq)
 {
-	int r = 0;
+	uint64_t want, one = 1;
 
-	switch (it->kind) {
-	case N_INVAL_INODE:
-	case N_CHANGED:
-		r = fuse_lowlevel_notify_inval_inode(nq.se, it->ino, 0, 0);
-		break;
-	case N_REMOVED:
-		r = fuse_lowlevel_notify_inval_entry(nq.se, it->parent, it->name, strlen(it->name));
-		break;
-	case N_CREATED:
-		break;
+	atomic_store(&done_seq, seq);
+	want = atomic_load(&want_seq);
+	if (want && seq >= want && atomic_compare_exchange_strong(&want_seq, &want, 0)) {
+		if (write(ack_fd, &one, sizeof(one)) < 0) {
+			/* saturated: the loop is awake anyway */
+		}
 	}
-	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENOTCONN)
-		log_debug("notify: invalidation of %llu failed: %s",
-			  (unsigned long long)it->ino, strerror(-r));
-	if (nq.mount[0] && it->kind >= N_CHANGED)
-		through_mount(it);
+}
+
+/* Leave the daemon's file table: from here on this thread holds no
+ * /dev/fuse descriptor, only its own copy of ack_fd (and stdio for logs). */
+static int private_files(void)
+{
+	if (unshare(CLONE_FILES) < 0)
+		return -errno;
+	if (ack_fd > 3 && syscall(SYS_close_range, 3U, (unsigned)ack_fd - 1, 0U) < 0)
+		return -errno;
+	if (syscall(SYS_close_range, (unsigned)ack_fd + 1, ~0U, 0U) < 0)
+		return -errno;
+	return 0;
 }
 
 static void *notify_main(void *arg)
 {
+	int r;
+
 	(void)arg;
-	atomic_store(&notifier_tid, (int)gettid());
+	r = private_files();
 	pthread_mutex_lock(&nq.mu);
+	atomic_store(&setup_err, r ? r : 1);
+	pthread_cond_broadcast(&nq.cond);
+	if (r < 0) {
+		pthread_mutex_unlock(&nq.mu);
+		return NULL;
+	}
+	atomic_store(&notifier_tid, (int)gettid());
 	for (;;) {
 		struct nitem *list, *it;
 
@@ -173,7 +212,8 @@ static void *notify_main(void *arg)
 		pthread_mutex_unlock(&nq.mu);
 		while ((it = list)) {
 			list = it->next;
-			handle(it);
+			through_mount(it);
+			finished(it->seq);
 			free(it->name);
 			free(it);
 		}
@@ -183,16 +223,28 @@ static void *notify_main(void *arg)
 	return NULL;
 }
 
-int notify_start(struct fuse_session *se, const char *mount)
+int notify_start(const char *mount)
 {
 	int r;
 
-	nq.se = se;
+	if (ack_fd < 0 && (ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return -errno;
 	nq.stop = false;
-	snprintf(nq.mount, sizeof(nq.mount), "%s", mount ? mount : "");
+	snprintf(nq.mount, sizeof(nq.mount), "%s", mount);
+	atomic_store(&setup_err, 0);
 	r = pthread_create(&nq.thread, NULL, notify_main, NULL);
 	if (r)
 		return -r;
+	/* Nothing goes through the mount before the file table is private. */
+	pthread_mutex_lock(&nq.mu);
+	while (!atomic_load(&setup_err))
+		pthread_cond_wait(&nq.cond, &nq.mu);
+	r = atomic_load(&setup_err);
+	pthread_mutex_unlock(&nq.mu);
+	if (r < 0) {
+		pthread_join(nq.thread, NULL);
+		return r;
+	}
 	nq.running = true;
 	return 0;
 }
@@ -216,6 +268,7 @@ void notify_stop(void)
 	pthread_mutex_unlock(&nq.mu);
 	pthread_join(nq.thread, NULL);
 	nq.running = false;
+	atomic_store(&done_seq, atomic_load(&queued_seq));
 }
 
 static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *name, bool dir)
@@ -229,7 +282,7 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 	}
 	/* A change already waiting covers this one (a flood of output makes
 	 * one event per pass of the notifier, not one per write). */
-	if (kind == N_CHANGED || kind == N_INVAL_INODE) {
+	if (kind == N_CHANGED) {
 		for (p = nq.head; p; p = p->next) {
 			if (p->kind == kind && p->ino == ino) {
 				pthread_mutex_unlock(&nq.mu);
@@ -256,6 +309,8 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 		free(it);
 		return;
 	}
+	it->seq = ++nq.next_seq;
+	atomic_store(&queued_seq, it->seq);
 	if (nq.tail)
 		nq.tail->next = it;
 	else
@@ -263,11 +318,6 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 	nq.tail = it;
 	pthread_cond_signal(&nq.cond);
 	pthread_mutex_unlock(&nq.mu);
-}
-
-void notify_inval_inode(uint64_t ino)
-{
-	push(N_INVAL_INODE, ino, 0, NULL, false);
 }
 
 void notify_changed(uint64_t ino, const char *relpath)

@@ -268,15 +268,16 @@ void events_release(struct ev_reader *r)
 	free(r);
 }
 
-/* Answer every parked reader with end-of-file: the supervisor is going. */
-void events_shutdown(void)
+/* Answer every parked reader with end-of-file and wake every poller. */
+static void wake_all(bool shutdown)
 {
 	struct ev_reader *r;
 	struct { fuse_req_t req; struct fuse_pollhandle *ph; } *wk = NULL;
 	size_t n = 0, cap = 0, i;
 
 	pthread_mutex_lock(&ev.mu);
-	ev.shutdown = true;
+	if (shutdown)
+		ev.shutdown = true;
 	for (r = ev.readers; r; r = r->next) {
 		if (!r->parked && !r->ph)
 			continue;
@@ -303,6 +304,18 @@ void events_shutdown(void)
 		}
 	}
 	free(wk);
+}
+
+/* The supervisor is going: every read from now on ends the file. */
+void events_shutdown(void)
+{
+	wake_all(true);
+}
+
+/* The session ended (the tree was lost): nothing may stay parked on it. */
+void events_drop_parked(void)
+{
+	wake_all(false);
 }
 
 void events_fini(void);

@@ -1,14 +1,22 @@
 /*
  * loop.c - the one event loop.  It owns every runtime; it waits in
  * epoll_wait() on the signalfd, the command eventfd, the inotify fd, the
- * children's pidfds and output pipes and curl's sockets, with a timeout set
- * to the earliest deadline.  No polling: it sleeps until something happens.
+ * children's pidfds and output pipes, curl's sockets, the notifier's ack
+ * eventfd, the FUSE session's end eventfd and /proc/self/mountinfo, with a
+ * timeout set to the earliest deadline.  No polling: it sleeps until
+ * something happens.
+ *
+ * Each pass: handle what woke it, run due timers, then publish what changed
+ * (new views swapped in, kernel attribute caches dropped), and only then
+ * send the replies of the pass (the outbox).  So once a ctl write has
+ * returned, every file already shows its effect.
  *
  * FUSE threads hand it commands through cmdq (mutex + eventfd); cmdq.mu
  * protects the queue only.  Replies to FUSE requests are sent from here.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,6 +31,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "mount.h"
 #include "notify.h"
 #include "probe.h"
 #include "sup.h"
@@ -37,6 +46,7 @@ static struct {
 } cmdq = { .mu = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
 
 static int sig_fd = -1;
+static int mounts_fd = -1;
 static atomic_uint_fast64_t park_seq;
 
 /* Interrupts that arrived before their command: matched when it comes. */
@@ -75,6 +85,16 @@ void loop_unwatch(int fd)
 	epoll_ctl(sup.epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+static void reply_now(fuse_req_t req, struct fs_open *of, int err, size_t size, const char *text)
+{
+	if (of)
+		fs_open_set_reply(of, text);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, size);
+}
+
 void loop_submit(struct loop_cmd *c)
 {
 	uint64_t one = 1;
@@ -84,7 +104,7 @@ void loop_submit(struct loop_cmd *c)
 	if (cmdq.closed) {
 		pthread_mutex_unlock(&cmdq.mu);
 		if (c->kind != CMD_INTERRUPT)
-			loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
+			reply_now(c->req, c->of, ESHUTDOWN, 0, "error: the supervisor is shutting down\n");
 		free(c);
 		return;
 	}
@@ -99,27 +119,113 @@ void loop_submit(struct loop_cmd *c)
 	}
 }
 
-void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size, const char *fmt, ...)
+/* ---- the outbox: replies wait for the end of the pass ----
+ * Loop thread only.  An entry with after_seq also waits until the notifier
+ * has done everything queued before it (a removed entry is gone from the
+ * kernel's cache only then), for NOTIFIER_HOLD_MS at most. */
+
+#define NOTIFIER_HOLD_MS 1000
+
+struct reply {
+	fuse_req_t req;
+	struct fs_open *of;
+	int err;
+	size_t size;
+	uint64_t after_seq;          /* notifier sequence to wait for, 0: none */
+	int64_t hold_until;          /* mono */
+	struct reply *next;
+	char text[];
+};
+
+static struct reply *outbox, **outbox_tail = &outbox;
+
+static void queue_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
+			uint64_t after_seq, const char *fmt, va_list ap)
 {
 	char text[1024];
-	va_list ap;
-	int n;
+	struct reply *r;
+	int n = vsnprintf(text, sizeof(text) - 1, fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text) - 1, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n > sizeof(text) - 2)
 		n = (int)sizeof(text) - 2;
 	text[n++] = '\n';
 	text[n] = '\0';
-	if (of)
-		fs_open_set_reply(of, text);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_write(req, size);
+	r = malloc(sizeof(*r) + (size_t)n + 1);
+	if (!r) {
+		reply_now(req, of, err, size, text);
+		return;
+	}
+	r->req = req;
+	r->of = of;
+	r->err = err;
+	r->size = size;
+	r->after_seq = after_seq;
+	r->hold_until = after_seq ? mono_ms() + NOTIFIER_HOLD_MS : 0;
+	r->next = NULL;
+	memcpy(r->text, text, (size_t)n + 1);
+	*outbox_tail = r;
+	outbox_tail = &r->next;
+}
+
+void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	queue_reply(req, of, err, size, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* The same, held until the notifier has worked through what is queued now. */
+static void loop_reply_synced(fuse_req_t req, struct fs_open *of, int err, size_t size,
+			      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void loop_reply_synced(fuse_req_t req, struct fs_open *of, int err, size_t size,
+			      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	queue_reply(req, of, err, size, notify_queued(), fmt, ap);
+	va_end(ap);
+}
+
+/* Send what may go: everything, when `all`. */
+static void flush_replies(bool all)
+{
+	struct reply **pr, *r;
+	uint64_t done = notify_done(), want = 0;
+	int64_t mono = mono_ms();
+
+	for (pr = &outbox; (r = *pr);) {
+		if (!all && r->after_seq > done && mono < r->hold_until) {
+			if (!want || r->after_seq < want)
+				want = r->after_seq;
+			pr = &r->next;
+			continue;
+		}
+		*pr = r->next;
+		reply_now(r->req, r->of, r->err, r->size, r->text);
+		free(r);
+	}
+	outbox_tail = pr;
+	if (want) {
+		notify_want(want);
+		if (notify_done() >= want)   /* finished in the meantime */
+			flush_replies(all);
+	}
+}
+
+static int64_t outbox_deadline(void)
+{
+	const struct reply *r;
+	int64_t d = 0;
+
+	for (r = outbox; r; r = r->next)
+		if (r->hold_until && (!d || r->hold_until < d))
+			d = r->hold_until;
+	return d;
 }
 
 int loop_init(void)
@@ -148,6 +254,22 @@ int loop_init(void)
 	return probe_init();
 }
 
+/* After the mount and the notifier are up: their fds, and mountinfo (a
+ * change of the mount table makes it readable with EPOLLPRI). */
+int loop_watch_tree(void)
+{
+	int r;
+
+	if ((r = loop_watch(notify_ack_fd(), EPOLLIN, LOOP_TAG(TAG_NOTIFY_ACK, 0))) < 0)
+		return r;
+	if ((r = loop_watch(fs_end_fd(), EPOLLIN, LOOP_TAG(TAG_FS_END, 0))) < 0)
+		return r;
+	mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (mounts_fd < 0)
+		return -errno;
+	return loop_watch(mounts_fd, EPOLLPRI, LOOP_TAG(TAG_MOUNTS, 0));
+}
+
 static void root_record(const char *text, const char *result)
 {
 	char ts[32];
@@ -158,7 +280,7 @@ static void root_record(const char *text, const char *result)
 	s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now_ms());
 	if (s) {
 		reg_top_set(TOP_CTL, s);
-		notify_inval_inode(TOP_CTL);   /* the writer's own write raised IN_MODIFY */
+		fs_inval_attr(TOP_CTL);   /* the writer's own write raised IN_MODIFY */
 	}
 }
 
@@ -170,7 +292,7 @@ static void begin_shutdown(const char *why)
 		return;
 	log_info("%s: stopping every runtime", why);
 	sup.shutting_down = true;
-	waiter_fail_all(&sup.root_waiters, EINTR, "the supervisor is shutting down");
+	waiter_fail_all(&sup.root_waiters, ESHUTDOWN, "the supervisor is shutting down");
 	for (i = 0; i < sup.nrts; i++)
 		if (sup.rts[i])
 			rt_stop_for_shutdown(sup.rts[i]);
@@ -251,13 +373,14 @@ static void root_ctl(struct loop_cmd *c)
 		log_info("ctl: reload");
 		scan_all();
 		root_record(c->text, "ok: manifests folder rescanned");
-		loop_reply(c->req, c->of, 0, c->size, "ok %s: manifests folder rescanned", c->text);
+		/* entries it removed must be gone from the kernel's cache too */
+		loop_reply_synced(c->req, c->of, 0, c->size, "ok %s: manifests folder rescanned", c->text);
 		return;
 	case CTL_STOP_ALL:
 		log_info("ctl: stop-all");
 		rt_stop_all();
 		root_record(c->text, "ok: stopping every runtime; they stay down");
-		if (c->ctl.wait_s >= 0)
+		if (c->ctl.wait_s > 0)
 			root_park(c, CTL_STOP);
 		else
 			loop_reply(c->req, c->of, 0, c->size, "ok %s: stopping every runtime", c->text);
@@ -266,7 +389,7 @@ static void root_ctl(struct loop_cmd *c)
 		log_info("ctl: start-all");
 		rt_start_all();
 		root_record(c->text, "ok: starting every runtime");
-		if (c->ctl.wait_s >= 0)
+		if (c->ctl.wait_s > 0)
 			root_park(c, CTL_START);
 		else
 			loop_reply(c->req, c->of, 0, c->size, "ok %s: starting every runtime", c->text);
@@ -283,18 +406,21 @@ static void handle_cmd(struct loop_cmd *c)
 	struct runtime *rt;
 	size_t i;
 
-	switch (c->kind) {
-	case CMD_CTL_ROOT:
-		root_ctl(c);
-		break;
-	case CMD_CTL_RT:
+	if (c->kind != CMD_INTERRUPT && c->park_id) {
 		for (i = 0; i < nearly; i++) {
 			if (early[i] == c->park_id) {
+				/* interrupted before it even got here: not done */
 				early[i] = early[--nearly];
 				fuse_reply_err(c->req, EINTR);
 				return;
 			}
 		}
+	}
+	switch (c->kind) {
+	case CMD_CTL_ROOT:
+		root_ctl(c);
+		break;
+	case CMD_CTL_RT:
 		rt = c->slot < sup.nrts ? sup.rts[c->slot] : NULL;
 		if (!rt || rt->gen != c->gen || rt->removing) {
 			loop_reply(c->req, c->of, ENOENT, 0, "error %s: runtime removed", c->text);
@@ -350,6 +476,7 @@ static void refuse_cmds(void)
 			loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
 		free(c);
 	}
+	flush_replies(true);
 }
 
 static void drain_signals(void)
@@ -418,6 +545,140 @@ static bool anything_running(void)
 	return false;
 }
 
+/* ---- a lost mount ----
+ * Someone unmounted the tree (umount -l) or aborted its connection.  The
+ * runtimes keep running; the tree comes back: every request parked on the
+ * dead session is answered (they fail), the session is freed, the dead
+ * mount detached, and a new one mounted in its place.  More than
+ * REMOUNT_MAX losses within REMOUNT_WINDOW_MS, or a failed remount, and
+ * the supervisor gives up: it stops every runtime and exits 1. */
+
+#define REMOUNT_MAX 5
+#define REMOUNT_WINDOW_MS 60000
+
+static int64_t lost_at[REMOUNT_MAX];
+static size_t nlost;
+
+static void give_up(const char *why)
+{
+	log_warnx("%s: stopping every runtime and exiting", why);
+	sup.exit_code = 1;
+	begin_shutdown("the tree is gone");
+}
+
+/* Answer whatever holds a request of the dead session. */
+static void drop_parked(void)
+{
+	struct loop_cmd *c, *next;
+	size_t i;
+
+	pthread_mutex_lock(&cmdq.mu);
+	c = cmdq.head;
+	cmdq.head = cmdq.tail = NULL;
+	pthread_mutex_unlock(&cmdq.mu);
+	for (; c; c = next) {
+		next = c->next;
+		if (c->kind != CMD_INTERRUPT)
+			loop_reply(c->req, c->of, ENOTCONN, 0, "error %s: the tree was lost", c->text);
+		free(c);
+	}
+	nearly = 0;
+	waiter_fail_all(&sup.root_waiters, ENOTCONN, "the tree was lost");
+	for (i = 0; i < sup.nrts; i++)
+		if (sup.rts[i])
+			waiter_fail_all(&sup.rts[i]->waiters, ENOTCONN, "the tree was lost");
+	flush_replies(true);
+	events_drop_parked();
+}
+
+static void on_session_end(void)
+{
+	char err[512];
+	int64_t mono = mono_ms();
+	int r;
+
+	drop_parked();
+	fs_reap(sup.mount);
+	if (sup.shutting_down)
+		return;
+	log_warnx("%s: the tree was unmounted or its connection aborted; mounting it again",
+		  sup.mount);
+	while (nlost && mono - lost_at[0] > REMOUNT_WINDOW_MS)
+		memmove(lost_at, lost_at + 1, --nlost * sizeof(*lost_at));
+	if (nlost == REMOUNT_MAX) {
+		give_up("the tree was lost too often (5 times within 60 s)");
+		return;
+	}
+	lost_at[nlost++] = mono;
+	if ((r = mnt_claim(sup.mount, sup.state, err, sizeof(err))) < 0 ||
+	    (r = fs_mount(sup.mount, sup.allow_other)) < 0 || (r = fs_start()) < 0) {
+		snprintf(err + strlen(err), sizeof(err) - strlen(err), "%scannot mount %s again: %s",
+			 err[0] ? "; " : "", sup.mount, strerror(-r));
+		give_up(err);
+		return;
+	}
+	log_info("%s: mounted again; runtimes kept running", sup.mount);
+}
+
+/* The mount table changed: is our tree still there? */
+static void on_mounts(void)
+{
+	/* (polling the file is what marks the change as seen) */
+	if (sup.shutting_down || fs_attached(sup.mount))
+		return;
+	/* Detached while files were open: the connection lives on with
+	 * nobody able to reach it; end it so the session ends. */
+	log_warnx("%s: our mount is no longer attached", sup.mount);
+	if (fs_abort() < 0)
+		log_warnx("%s: cannot abort the old connection; it ends when its last file is closed",
+			  sup.mount);
+}
+
+/* ---- the pass ---- */
+
+/* Publish what changed, answer the waiters that are settled, then the
+ * replies of the pass. */
+static void publish_and_reply(void)
+{
+	int64_t mono;
+	size_t k;
+
+	if (sup.rescan_deferred && !sup.shutting_down)
+		scan_deferred();
+	for (k = 0; k < sup.nrts; k++)
+		if (sup.rts[k] && sup.rts[k]->dirty)
+			rt_publish(sup.rts[k]);
+	if (sup.matrix_dirty)
+		loop_publish_root();
+	mono = mono_ms();
+	if (sup.root_waiters)
+		check_root_waiters(mono);
+	/* expiry after the checks: a waiter satisfied in this pass wins */
+	for (k = 0; k < sup.nrts; k++)
+		if (sup.rts[k] && sup.rts[k]->waiters)
+			waiter_expire(&sup.rts[k]->waiters, mono);
+	flush_replies(false);
+}
+
+static int64_t next_deadline(void)
+{
+	int64_t next = probe_deadline(), d;
+	size_t k;
+
+	d = waiter_deadline(sup.root_waiters);
+	if (d && (!next || d < next))
+		next = d;
+	d = outbox_deadline();
+	if (d && (!next || d < next))
+		next = d;
+	for (k = 0; k < sup.nrts; k++) {
+		d = sup.rts[k] ? rt_deadline(sup.rts[k]) : 0;
+		if (d && (!next || d < next))
+			next = d;
+	}
+	return next;
+}
+
 int loop_run(void)
 {
 	struct epoll_event evs[64];
@@ -426,28 +687,10 @@ int loop_run(void)
 	size_t k;
 
 	for (;;) {
-		/* publish what changed, then sleep until the next deadline */
-		for (k = 0; k < sup.nrts; k++)
-			if (sup.rts[k] && sup.rts[k]->dirty)
-				rt_publish(sup.rts[k]);
-		if (sup.rescan_deferred && !sup.shutting_down)
-			scan_deferred();
-		if (sup.matrix_dirty)
-			loop_publish_root();
-		if (sup.root_waiters)
-			check_root_waiters(mono_ms());
+		publish_and_reply();
 		if (sup.shutting_down && !anything_running())
 			break;
-		next = probe_deadline();
-		if (waiter_deadline(sup.root_waiters) &&
-		    (!next || waiter_deadline(sup.root_waiters) < next))
-			next = waiter_deadline(sup.root_waiters);
-		for (k = 0; k < sup.nrts; k++) {
-			int64_t d = sup.rts[k] ? rt_deadline(sup.rts[k]) : 0;
-
-			if (d && (!next || d < next))
-				next = d;
-		}
+		next = next_deadline();
 		mono = mono_ms();
 		timeout = !next ? -1 : next <= mono ? 0 : (int)(next - mono > 86400000 ? 86400000 : next - mono);
 		n = epoll_wait(sup.epfd, evs, 64, timeout);
@@ -456,7 +699,7 @@ int loop_run(void)
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
+			uint64_t tag = evs[i].data.u64, v;
 			uint32_t what = (uint32_t)(tag >> 32), idx = (uint32_t)tag;
 			struct runtime *rt = idx < sup.nrts ? sup.rts[idx] : NULL;
 
@@ -487,6 +730,17 @@ int loop_run(void)
 				if (rt)
 					rt_on_xprobe(rt, what == TAG_XPROBE_OUT);
 				break;
+			case TAG_NOTIFY_ACK:
+				if (read(notify_ack_fd(), &v, sizeof(v)) < 0) {
+					/* EAGAIN: a previous read took it */
+				}
+				break;   /* the outbox is flushed at the top */
+			case TAG_FS_END:
+				on_session_end();
+				break;
+			case TAG_MOUNTS:
+				on_mounts();
+				break;
 			}
 		}
 		mono = mono_ms();
@@ -514,6 +768,8 @@ void loop_fini(void)
 	probe_fini();
 	if (sig_fd >= 0)
 		close(sig_fd);
+	if (mounts_fd >= 0)
+		close(mounts_fd);
 	if (cmdq.efd >= 0)
 		close(cmdq.efd);
 	if (sup.epfd >= 0)

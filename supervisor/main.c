@@ -24,6 +24,7 @@
 #include "events.h"
 #include "fs.h"
 #include "log.h"
+#include "mount.h"
 #include "notify.h"
 #include "persist.h"
 #include "registry.h"
@@ -198,7 +199,7 @@ int main(int argc, char **argv)
 			sup.state, strerror(-r));
 		return 1;
 	}
-	if ((r = fs_prepare_mountpoint(sup.mount, err, sizeof(err))) < 0) {
+	if ((r = mnt_claim(sup.mount, sup.state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "arw-supervisor: %s\n", err);
 		return r == -EBUSY ? 1 : 2;
 	}
@@ -225,13 +226,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	publish_static();
-	if ((r = fs_mount(sup.mount, sup.allow_other, &sup.se)) < 0) {
+	if ((r = fs_mount(sup.mount, sup.allow_other)) < 0) {
 		log_warnx("cannot mount at %s", sup.mount);
 		return 1;
 	}
-	if (notify_start(sup.se, sup.mount) < 0 || fs_start(sup.se) < 0) {
-		log_warnx("cannot start threads");
-		fuse_session_unmount(sup.se);
+	if ((r = notify_start(sup.mount)) < 0 || (r = fs_start()) < 0 || (r = loop_watch_tree()) < 0) {
+		log_warnx("cannot start: %s", strerror(-r));
+		fs_stop(sup.mount);
 		return 1;
 	}
 	if ((r = scan_init()) < 0)
@@ -242,9 +243,12 @@ int main(int argc, char **argv)
 	scan_all();
 	if (loop_run() < 0)
 		rc = 1;
+	if (sup.exit_code)
+		rc = sup.exit_code;
 	log_info("every runtime stopped; unmounting %s", sup.mount);
 	notify_stop();
-	fs_stop(sup.se, sup.mount);
+	fs_stop(sup.mount);
+	mnt_release();
 	loop_fini();
 	reg_fini();
 	events_fini();

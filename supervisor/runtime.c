@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "notify.h"
 #include "probe.h"
@@ -933,7 +934,8 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 		rt->republish_at = 0;
 		rt->dirty = true;
 	}
-	waiter_expire(&rt->waiters, mono);
+	/* (expired waiters are answered after the publish of this pass: one
+	 * that was satisfied in the same pass gets its "ok") */
 }
 
 /* The loop's safety net for the rule above: a deadline still in the past
@@ -945,11 +947,8 @@ void rt_check_deadlines(struct runtime *rt, int64_t mono)
 				&rt->republish_at, &rt->logs_notify_at };
 	static const char *const names[] = { "kill_at", "backoff_at", "probe_at", "startup_at",
 					     "republish_at", "logs_notify_at" };
-	int64_t d = rt_deadline(rt);
 	size_t i;
 
-	if (!d || d > mono)
-		return;
 	for (i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
 		if (*ds[i] && *ds[i] <= mono) {
 			log_warnx("internal: runtime[%s]: %s is %lld ms in the past in phase %d "
@@ -1104,6 +1103,7 @@ void rt_publish(struct runtime *rt)
 {
 	int64_t now = now_ms(), reset;
 	struct rt_view *v;
+	unsigned changed = 0;
 	int f;
 
 	rt->dirty = false;
@@ -1126,24 +1126,32 @@ void rt_publish(struct runtime *rt)
 			free(rt->text[f]);
 			rt->text[f] = txt;
 			rt->mtime[f] = now;
-			if (rt->announced && f == RF_CTL) {
-				/* the operator's own write raised IN_MODIFY; a
-				 * write of ours could wait behind a parked one */
-				notify_inval_inode(INO_RT(rt->slot, f));
-			} else if (rt->announced) {
-				char rel[RT_ID_MAX + 40];
-
-				snprintf(rel, sizeof(rel), "runtimes/%s/%s", rt->spec->id,
-					 rt_file_name((enum rt_file)f));
-				notify_changed(INO_RT(rt->slot, f), rel);
-			}
+			changed |= 1u << f;
 		} else {
 			free(txt);
 		}
 		v->mtime[f] = rt->mtime[f];
 	}
 	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
+	/* The new view first, then the kernel forgets the old sizes and times:
+	 * a stat after this sees the new ones. */
 	reg_rt_publish(rt->slot, v);
+	if (changed & (1u << RF_STATE))
+		fs_inval_attr(INO_RT(rt->slot, RF_DIR));
+	for (f = RF_STATE; f < RF_COUNT; f++) {
+		char rel[RT_ID_MAX + 40];
+
+		if (!(changed & (1u << f)))
+			continue;
+		fs_inval_attr(INO_RT(rt->slot, f));
+		/* IN_MODIFY for watchers; a ctl change comes from a write to
+		 * it, which raised IN_MODIFY itself */
+		if (rt->announced && f != RF_CTL) {
+			snprintf(rel, sizeof(rel), "runtimes/%s/%s", rt->spec->id,
+				 rt_file_name((enum rt_file)f));
+			notify_changed(INO_RT(rt->slot, f), rel);
+		}
+	}
 	emit_state_change(rt);
 	sup.matrix_dirty = true;
 	/* When the oldest counted restart leaves the window, the budget file
@@ -1202,6 +1210,7 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	}
 	sup.rts[rt->slot] = rt;
 	reg_dir_touch(TOP_RUNTIMES, now);
+	fs_inval_attr(TOP_RUNTIMES);
 	rt->state = ST_UNKNOWN;
 	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
 	snprintf(rt->ctl_last, sizeof(rt->ctl_last),
@@ -1248,6 +1257,7 @@ void rt_remove(struct runtime *rt)
 	events_emit("runtime.removed", payload_for(rt));
 	reg_rt_remove(rt->slot);
 	reg_dir_touch(TOP_RUNTIMES, now_ms());
+	fs_inval_attr(TOP_RUNTIMES);
 	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
 	sup.matrix_dirty = true;
@@ -1484,7 +1494,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
 		return;
 	}
-	if (c->ctl.wait_s >= 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
+	if (c->ctl.wait_s > 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
 		rt->dirty = true;   /* checked at publish */
 		return;
 	}
@@ -1493,7 +1503,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 
 void rt_stop_for_shutdown(struct runtime *rt)
 {
-	waiter_fail_all(&rt->waiters, EINTR, "the supervisor is shutting down");
+	waiter_fail_all(&rt->waiters, ESHUTDOWN, "the supervisor is shutting down");
 	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
 	else if (rt->phase == PH_BACKOFF)

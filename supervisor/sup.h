@@ -127,7 +127,6 @@ struct sup {
 
 	/* loop thread */
 	int epfd;
-	struct fuse_session *se;
 	struct runtime **rts;        /* indexed by registry slot */
 	size_t nrts;
 	struct mfile **mfiles;
@@ -135,6 +134,7 @@ struct sup {
 	bool shutting_down;
 	bool matrix_dirty;
 	bool rescan_deferred;        /* a runtime went: retry deferred files */
+	int exit_code;               /* 1 once the tree was lost for good */
 	char root_ctl_last[700];
 	struct waiter *root_waiters;  /* start-all/stop-all wait=N */
 	int inotify_fd;
@@ -179,6 +179,7 @@ void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int loop_run(void);
 int loop_init(void);
+int loop_watch_tree(void);
 void loop_publish_root(void);
 
 /* events.c */
@@ -186,5 +187,6 @@ struct cJSON;
 /* Append one line to the event stream; takes over `payload` (may be NULL). */
 void events_emit(const char *kind, struct cJSON *payload);
 void events_shutdown(void);
+void events_drop_parked(void);
 
 #endif

@@ -1,0 +1,50 @@
+/*
+ * mount.h - the mount point: who owns it, what is mounted there, and how to
+ * get rid of what a dead daemon left, without ever blocking on it.
+ *
+ * Nothing here opens or stats the mount point while a FUSE filesystem may
+ * be mounted there: a dead connection answers at once, but a wedged one
+ * (its daemon stuck in the kernel) would hang the caller.  What is mounted
+ * comes from /proc/self/mountinfo; a connection is aborted through fusectl
+ * (/sys/fs/fuse/connections/N/abort, mounted when missing).
+ *
+ * Ownership: each daemon holds an flock on an owner file named after its
+ * mount point, in ARW_RUN_DIR (default /run/arw-supervisor as root, else
+ * $XDG_RUNTIME_DIR/arw-supervisor or /tmp/arw-supervisor-UID).  A mount point
+ * whose owner is alive is never called stale.  main() and the loop thread.
+ */
+#ifndef ARW_MOUNT_H
+#define ARW_MOUNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mnt_entry {
+	unsigned maj, min;        /* st_dev of the mount: fusectl's N is min */
+	char fstype[64];          /* "fuse.arw" for ours */
+	char source[256];
+};
+
+/* The top mount at `mp` (the last listed).  1 found, 0 none, -errno. */
+int mnt_top(const char *mp, struct mnt_entry *e);
+/* Is a mount with this device still attached at `mp`? */
+bool mnt_attached(const char *mp, unsigned maj, unsigned min);
+/* Abort FUSE connection `min` through fusectl (mounting it if needed). */
+int mnt_abort(unsigned min);
+/* Does process `pid` exist but is dying (a zombie leader, or a SIGKILL
+ * pending on one of its threads)? */
+bool proc_dying(pid_t pid);
+
+/* Take the mount point: lock its owner file (refusing a live owner), clear
+ * a stale mount of ours (abort, lazy unmount), create the folder.  `state`
+ * is written into the owner file for the message another daemon prints.
+ * 0, -EBUSY (a live owner, or a foreign mount) or another -errno; `err`
+ * says what. */
+int mnt_claim(const char *mp, const char *state, char *err, size_t errlen);
+/* Drop a dead mount of ours still attached at `mp` (after a lost session). */
+int mnt_clear_own(const char *mp, unsigned maj, unsigned min);
+/* At a clean exit: remove the owner file (the lock goes with the process). */
+void mnt_release(void);
+
+#endif
