@@ -2,6 +2,7 @@
 #   make            build the daemon and the stub runtime into build/
 #   make run        install dependencies if missing, build, mount at $(MOUNT)
 #   make test       install dependencies if missing, build, run every test
+#   make stress     the same build, then 100 SIGKILLs of a busy daemon
 #   make SANITIZE=address,undefined test   the same under ASan+UBSan (build-asan-ubsan/)
 
 MOUNT     ?= /arw
@@ -40,7 +41,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/arw-supervisor $(BUILD)/stub-llama $(UNIT_BIN)
+all: $(BUILD)/arw-supervisor $(BUILD)/stub-llama $(UNIT_BIN) $(BUILD)/tests/wedge-fuse
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -55,6 +56,11 @@ $(BUILD)/arw-supervisor: $(BUILD)/supervisor/main.o $(BUILD)/libarw.a
 
 $(BUILD)/stub-llama: $(BUILD)/examples/stub-llama.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lpthread
+
+# a FUSE daemon that wedges when killed, for the start-up tests
+$(BUILD)/tests/wedge-fuse: $(BUILD)/tests/helpers/wedge-fuse.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libarw.a
 	@mkdir -p $(dir $@)
@@ -80,8 +86,13 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@./tests/run.sh all $(BUILD)
 
+# SIGKILL stress: 100 kills of a busy daemon (make test runs a few)
+stress: deps
+	@$(MAKE) --no-print-directory all
+	@ARW_KILL9_ROUNDS=$${ARW_KILL9_ROUNDS:-100} ./tests/run.sh stress $(BUILD)
+
 clean:
 	rm -rf build build-* .run
 
-.PHONY: all deps run unit integration test clean
+.PHONY: all deps run unit integration test stress clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

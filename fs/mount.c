@@ -326,6 +326,8 @@ void mnt_release(void)
 	owner_fd = -1;
 }
 
+static int prepare(const char *mp, char *err, size_t errlen);
+
 static bool is_ours(const struct mnt_entry *e)
 {
 	return strcmp(e->fstype, "fuse.arw") == 0;
@@ -347,17 +349,26 @@ static int clear_top(const char *mp, const struct mnt_entry *e, char *err, size_
 
 int mnt_claim(const char *mp, const char *state, char *err, size_t errlen)
 {
+	int r;
+
+	if (owner_fd < 0) {
+		if ((r = owner_lock(mp, err, errlen)) < 0)
+			return r;
+		if ((r = owner_write(state)) < 0) {
+			snprintf(err, errlen, "%s: %s", owner_path, strerror(-r));
+			return r;
+		}
+	}
+	return prepare(mp, err, errlen);
+}
+
+/* We own the mount point: an arw mount there is a dead one. */
+static int prepare(const char *mp, char *err, size_t errlen)
+{
 	struct mnt_entry e;
 	struct stat st;
 	int tries, r;
 
-	if ((r = owner_lock(mp, err, errlen)) < 0)
-		return r;
-	if ((r = owner_write(state)) < 0) {
-		snprintf(err, errlen, "%s: %s", owner_path, strerror(-r));
-		return r;
-	}
-	/* We own the mount point now: an arw mount there is a dead one. */
 	for (tries = 0; tries < STALE_TRIES && mnt_top(mp, &e) > 0; tries++) {
 		if (!is_ours(&e)) {
 			snprintf(err, errlen, "%s is a mount point (%s); refusing to mount over it", mp, e.fstype);

@@ -36,8 +36,9 @@ int mnt_abort(unsigned min);
  * pending on one of its threads)? */
 bool proc_dying(pid_t pid);
 
-/* Take the mount point: lock its owner file (refusing a live owner), clear
- * a stale mount of ours (abort, lazy unmount), create the folder.  `state`
+/* Take the mount point: lock its owner file (refusing a live owner; kept
+ * when we hold it already), clear a stale mount of ours (abort, lazy
+ * unmount), create the folder.  `state`
  * is written into the owner file for the message another daemon prints.
  * 0, -EBUSY (a live owner, or a foreign mount) or another -errno; `err`
  * says what. */

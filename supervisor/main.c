@@ -194,10 +194,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arw-supervisor: state folder %s: %s\n", sup.state, strerror(-r));
 		return 2;
 	}
-	if ((r = persist_lock()) < 0) {
-		fprintf(stderr, "arw-supervisor: state folder %s is in use by another arw-supervisor (%s)\n",
-			sup.state, strerror(-r));
-		return 1;
+	if ((r = persist_lock(sup.mount, err, sizeof(err))) < 0) {
+		fprintf(stderr, "arw-supervisor: %s\n", err);
+		return r == -EWOULDBLOCK ? 1 : 2;
 	}
 	if ((r = mnt_claim(sup.mount, sup.state, err, sizeof(err))) < 0) {
 		fprintf(stderr, "arw-supervisor: %s\n", err);

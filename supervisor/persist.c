@@ -15,9 +15,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "mount.h"
 
 static char state_dir[PATH_MAX];
 
@@ -42,16 +44,71 @@ static int mkdir_p(const char *path)
 
 static int lock_fd = -1;
 
-int persist_lock(void)
+/* The holder's pid and mount point, as persist_lock writes them. */
+static void lock_holder(int fd, pid_t *pid, char *mount, size_t len)
 {
-	char path[PATH_MAX];
+	char buf[PATH_MAX + 64], *m;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int p = 0;
+
+	*pid = 0;
+	mount[0] = '\0';
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (sscanf(buf, "pid %d", &p) == 1)
+		*pid = p;
+	if ((m = strstr(buf, "\nmount "))) {
+		m += 7;
+		snprintf(mount, len, "%.*s", (int)strcspn(m, "\n"), m);
+	}
+}
+
+int persist_lock(const char *mount, char *err, size_t errlen)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+	char path[PATH_MAX], buf[PATH_MAX + 64];
+	struct stat st;
+	int tries, n;
 
 	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock_fd < 0)
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is %s, not a lock file; remove it", path,
+			 S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ? "a symlink" : "not a regular file");
+		return -EEXIST;
+	}
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (lock_fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -errno;
-	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return -errno;
+	}
+	for (tries = 0; flock(lock_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		char mnt[PATH_MAX];
+		pid_t pid;
+		struct mnt_entry e;
+
+		lock_holder(lock_fd, &pid, mnt, sizeof(mnt));
+		/* A holder that is dying but stuck in the kernel (a SIGKILLed
+		 * daemon whose request on its own mount is never answered) lets
+		 * go once its connection is aborted. */
+		if (tries < 100 && pid > 0 && proc_dying(pid)) {
+			if (!tries)
+				log_warnx("state folder %s: its holder, pid %d, is dying but stuck; "
+					  "aborting its FUSE connection", state_dir, (int)pid);
+			if (mnt[0] && mnt_top(mnt, &e) > 0 && strncmp(e.fstype, "fuse", 4) == 0)
+				mnt_abort(e.min);
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		snprintf(err, errlen, "state folder %s is in use by another arw-supervisor (pid %d%s%s)",
+			 state_dir, (int)pid, mnt[0] ? ", mounted at " : "", mnt);
+		close(lock_fd);
+		lock_fd = -1;
+		return -EWOULDBLOCK;
+	}
+	n = snprintf(buf, sizeof(buf), "pid %d\nmount %s\n", (int)getpid(), mount);
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)n, 0) != n)
+		log_warn("state folder %s: cannot record our pid in the lock file", state_dir);
 	return 0;
 }
 

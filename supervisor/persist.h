@@ -18,9 +18,12 @@
 enum desired { DESIRED_AUTO = 0, DESIRED_UP, DESIRED_DOWN };
 
 int persist_init(const char *state_dir);
-/* One supervisor per state folder: an flock held for the process's life.
- * -EWOULDBLOCK when another one holds it. */
-int persist_lock(void);
+/* One supervisor per state folder: an flock on <state>/lock held for the
+ * process's life; the file says "pid N" and "mount M" of its holder.
+ * -EWOULDBLOCK when another live daemon holds it (a dying one stuck in the
+ * kernel gets its FUSE connection aborted and is waited for, 2 s at most),
+ * -EEXIST when `lock` is not a regular file.  `err` says what. */
+int persist_lock(const char *mount, char *err, size_t errlen);
 /* Load a runtime's state: desired and counted restarts (into b). */
 int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now);
 int persist_save(const char *id, enum desired desired, const struct budget *b);

@@ -38,12 +38,13 @@ run_unit() {
 }
 
 run_integration() {
-	local t log ok nok rc
-	for t in tests/integration/test_*.sh; do
+	local t log ok nok rc list=("$@")
+	[ ${#list[@]} -gt 0 ] || list=(tests/integration/test_*.sh)
+	for t in "${list[@]}"; do
 		[ -f "$t" ] || continue
 		log=$(mktemp)
 		echo "== $t"
-		timeout 300 bash "$t" >"$log" 2>&1
+		timeout "${ARW_TEST_TIMEOUT:-300}" bash "$t" >"$log" 2>&1
 		rc=$?
 		ok=$(grep -c '^ok - ' "$log")
 		nok=$(grep -c '^not ok - ' "$log")
@@ -63,8 +64,9 @@ run_integration() {
 case "$what" in
 unit) run_unit ;;
 integration) run_integration ;;
+stress) ARW_TEST_TIMEOUT=1800 run_integration tests/integration/test_kill9.sh ;;
 all) run_unit; run_integration ;;
-*) echo "usage: $0 unit|integration|all [BUILD_DIR]" >&2; exit 2 ;;
+*) echo "usage: $0 unit|integration|all|stress [BUILD_DIR]" >&2; exit 2 ;;
 esac
 
 for f in "${failures[@]+"${failures[@]}"}"; do

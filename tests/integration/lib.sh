@@ -32,6 +32,8 @@ mkdir -p "$MF" "$STATE" "$T/stage"
 # Deterministic defaults: the caller's environment must not change budgets.
 unset ARW_RUNTIME_RESTART_MAX ARW_RUNTIME_RESTART_WINDOW_SEC ARW_RUNTIME_MATRIX_TTL_SEC
 export ARW_NODE_ID=itest
+# mount point owner files of this test's daemons: in $T, not /run
+export ARW_RUN_DIR=$T/run
 export ARW_RUNTIME_HEALTH_INTERVAL_MS=200
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -248,6 +250,9 @@ put_manifest() {
 }
 
 # ---- the daemon ----
+
+# owner_file MOUNT: where the daemon that serves MOUNT holds its lock
+owner_file() { echo "$ARW_RUN_DIR/$(printf '%s' "$1" | sed 's|%|%25|g; s|/|%2F|g').owner"; }
 
 mounted() { awk -v m="$MNT" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 mount_count() { awk -v m="$MNT" '$2 == m { n++ } END { print n + 0 }' /proc/mounts; }
