@@ -89,6 +89,9 @@ static bool is_dir_ino(fuse_ino_t ino)
 }
 
 static int64_t start_ms;
+/* ARW_TEST_HOLD_NOTIFIER=1 (tests only): never answer the notifier's
+ * requests, so a test can kill the daemon while one is held. */
+static bool hold_notifier;
 
 static void set_time(struct timespec *ts, int64_t ms)
 {
@@ -357,7 +360,15 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
 	(void)attr;
 	(void)fi;
-	/* `>` opens ctl with O_TRUNC: accept a truncation of ctl, nothing else. */
+	/* The notifier truncates a changed file for IN_MODIFY: answer with the
+	 * true attributes, which the kernel then caches.  `>` opens ctl with
+	 * O_TRUNC: accept a truncation of ctl, nothing else. */
+	if (from_notifier(req) && !is_dir_ino(ino)) {
+		while (hold_notifier)
+			pause();   /* test hook: a worker holds the helper's request */
+		fs_getattr(req, ino, NULL);
+		return;
+	}
 	if (is_ctl(ino) && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
 					 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME |
 					 FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME))) {
@@ -854,6 +865,7 @@ int fs_mount(const char *mountpoint, int allow_other)
 
 	if (!start_ms)
 		start_ms = now_ms();
+	hold_notifier = getenv("ARW_TEST_HOLD_NOTIFIER") && strcmp(getenv("ARW_TEST_HOLD_NOTIFIER"), "1") == 0;
 	snprintf(opts, sizeof(opts), "fsname=arw,subtype=arw,default_permissions%s",
 		 allow_other ? ",allow_other" : "");
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
@@ -947,8 +959,10 @@ static bool reap_workers(void)
 		fs_running = false;
 	}
 	if (cur_se) {
-		/* closes /dev/fuse; the mount is gone or detached already, so
-		 * no fuse_session_unmount (it would try again and complain) */
+		/* The connection is aborted (or gone with the mount): libfuse
+		 * sees that on the device and only closes it, with no second
+		 * unmount that would fail and complain. */
+		fuse_session_unmount(cur_se);
 		fuse_session_destroy(cur_se);
 		cur_se = NULL;
 	}

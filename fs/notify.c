@@ -1,12 +1,13 @@
 /*
- * notify.c - the notifier thread (see notify.h).
+ * notify.c - the notifier helper process and its queue (see notify.h).
  *
- * nq.mu protects the queue, the stop flag and the current intent; the
- * thread takes the whole queue under the lock and works through it without
- * the lock.  Its syscalls on the mount are answered by FUSE workers, which
- * never wait for the notifier, so it cannot deadlock with them.  Sequence
- * numbers (queued, done, want) are atomics; ack_fd is an eventfd the loop
- * watches.
+ * Loop thread: the queue, the item in flight, the sequence numbers, the
+ * helper's pid/pidfd/socket.  cur.mu protects the current intent, which the
+ * FUSE workers read; helper_pid is an atomic for them.
+ *
+ * The helper is forked from the running daemon, so between fork and exec
+ * rules apply: it calls only system calls (no malloc, no stdio, no locks),
+ * on a message buffer of its own.
  */
 #include "notify.h"
 
@@ -14,20 +15,36 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "registry.h"
 
-enum nkind { N_CHANGED, N_CREATED, N_REMOVED };
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+enum nkind { N_CHANGED = 1, N_CREATED, N_REMOVED };
+
+/* One message to the helper: what to do, where.  Acks are the seq alone. */
+struct nmsg {
+	uint64_t seq;
+	uint8_t kind;
+	uint8_t dir;
+	char path[PATH_MAX + 300];
+};
 
 struct nitem {
 	enum nkind kind;
@@ -39,32 +56,30 @@ struct nitem {
 	struct nitem *next;
 };
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	struct nitem *head, *tail;   /* pending, in order */
-	bool stop;
-	bool running;
-	pthread_t thread;
-	char mount[PATH_MAX];
-	/* what the notifier's current syscall is about */
-	enum notify_intent intent;
-	uint64_t i_parent, i_ino;
-	bool i_dir;
-	char i_name[256];
-	uint64_t next_seq;           /* under mu */
-} nq = { .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+static struct nitem *head, *tail;   /* waiting to be sent */
+static struct nitem *inflight;      /* sent, not acknowledged */
+static uint64_t next_seq, done_seq;
+static char mount[PATH_MAX];
+static int sock = -1, pidfd = -1;
+static pid_t child;
+static atomic_int helper_pid;
+static int64_t started_at;
+static int quick_deaths;
+static bool running, given_up;
 
-static atomic_int notifier_tid;
-static atomic_uint_fast64_t queued_seq, done_seq, want_seq;
-static int ack_fd = -1;
-static atomic_int setup_err;    /* the thread's set-up result, for notify_start */
+static struct {
+	pthread_mutex_t mu;          /* protects the fields below */
+	enum notify_intent intent;
+	uint64_t parent, ino;
+	bool dir;
+	char name[256];
+} cur = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 bool notify_is_caller(pid_t caller)
 {
-	int tid = atomic_load(&notifier_tid);
+	int p = atomic_load(&helper_pid);
 
-	return tid > 0 && caller == tid;
+	return p > 0 && caller == p;
 }
 
 enum notify_intent notify_current(uint64_t *parent, char *name, size_t len,
@@ -72,225 +87,307 @@ enum notify_intent notify_current(uint64_t *parent, char *name, size_t len,
 {
 	enum notify_intent i;
 
-	pthread_mutex_lock(&nq.mu);
-	i = nq.intent;
-	*parent = nq.i_parent;
-	*ino = nq.i_ino;
-	*dir = nq.i_dir;
-	snprintf(name, len, "%s", nq.i_name);
-	pthread_mutex_unlock(&nq.mu);
+	pthread_mutex_lock(&cur.mu);
+	i = cur.intent;
+	*parent = cur.parent;
+	*ino = cur.ino;
+	*dir = cur.dir;
+	snprintf(name, len, "%s", cur.name);
+	pthread_mutex_unlock(&cur.mu);
 	return i;
+}
+
+static void set_intent(const struct nitem *it)
+{
+	pthread_mutex_lock(&cur.mu);
+	cur.intent = !it || it->kind == N_CHANGED ? NI_NONE :
+		     it->kind == N_CREATED ? NI_CREATE : NI_DELETE;
+	if (cur.intent != NI_NONE) {
+		cur.parent = it->parent;
+		cur.ino = it->ino;
+		cur.dir = it->dir;
+		snprintf(cur.name, sizeof(cur.name), "%s", it->name);
+	}
+	pthread_mutex_unlock(&cur.mu);
 }
 
 uint64_t notify_queued(void)
 {
-	return atomic_load(&queued_seq);
+	return next_seq;
 }
 
 uint64_t notify_done(void)
 {
-	return atomic_load(&done_seq);
+	return done_seq;
 }
 
-int notify_ack_fd(void)
+int notify_sock(void)
 {
-	return ack_fd;
+	return sock;
 }
 
-void notify_want(uint64_t seq)
+int notify_pidfd(void)
 {
-	atomic_store(&want_seq, seq);
+	return pidfd;
 }
 
-static void set_intent(enum notify_intent i, const struct nitem *it)
+/* ---- the helper (a forked child: system calls only) ---- */
+
+static _Noreturn void helper_main(int s, pid_t parent)
 {
-	pthread_mutex_lock(&nq.mu);
-	nq.intent = i;
-	if (it) {
-		nq.i_parent = it->parent;
-		nq.i_ino = it->ino;
-		nq.i_dir = it->dir;
-		snprintf(nq.i_name, sizeof(nq.i_name), "%s", it->name);
-	}
-	pthread_mutex_unlock(&nq.mu);
-}
+	static struct nmsg m;
+	sigset_t none;
+	ssize_t n;
+	int sig;
 
-/* The path of an entry below the mount: folders are top-level ones. */
-static void entry_path(const struct nitem *it, char *out, size_t len)
-{
-	const char *folder = it->parent == TOP_MANIFESTS ? "manifests" : "runtimes";
-
-	snprintf(out, len, "%s/%s/%s", nq.mount, folder, it->name);
-}
-
-static void through_mount(const struct nitem *it)
-{
-	char path[PATH_MAX + 300];
-	int fd;
-
-	switch (it->kind) {
-	case N_CHANGED:
-		snprintf(path, sizeof(path), "%s/%s", nq.mount, it->name);
-		fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0)
-			return;
-		if (write(fd, "\n", 1) < 0) {
-			/* gone meanwhile: nothing to tell */
-		}
-		close(fd);
-		return;
-	case N_CREATED:
-		entry_path(it, path, sizeof(path));
-		set_intent(NI_CREATE, it);
-		if (it->dir) {
-			if (mkdir(path, 0555) < 0 && errno != EEXIST && errno != ENOENT)
-				log_debug("notify: mkdir %s: %s", path, strerror(errno));
-		} else if (mknod(path, S_IFREG | 0444, 0) < 0 && errno != EEXIST && errno != ENOENT) {
-			log_debug("notify: mknod %s: %s", path, strerror(errno));
-		}
-		set_intent(NI_NONE, NULL);
-		return;
-	case N_REMOVED:
-		entry_path(it, path, sizeof(path));
-		set_intent(NI_DELETE, it);
-		if ((it->dir ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-			log_debug("notify: remove %s: %s", path, strerror(errno));
-		set_intent(NI_NONE, NULL);
-		return;
-	}
-}
-
-static void finished(uint64_t seq)
-{
-	uint64_t want, one = 1;
-
-	atomic_store(&done_seq, seq);
-	want = atomic_load(&want_seq);
-	if (want && seq >= want && atomic_compare_exchange_strong(&want_seq, &want, 0)) {
-		if (write(ack_fd, &one, sizeof(one)) < 0) {
-			/* saturated: the loop is awake anyway */
-		}
-	}
-}
-
-/* Leave the daemon's file table: from here on this thread holds no
- * /dev/fuse descriptor, only its own copy of ack_fd (and stdio for logs). */
-static int private_files(void)
-{
-	if (unshare(CLONE_FILES) < 0)
-		return -errno;
-	if (ack_fd > 3 && syscall(SYS_close_range, 3U, (unsigned)ack_fd - 1, 0U) < 0)
-		return -errno;
-	if (syscall(SYS_close_range, (unsigned)ack_fd + 1, ~0U, 0U) < 0)
-		return -errno;
-	return 0;
-}
-
-static void *notify_main(void *arg)
-{
-	int r;
-
-	(void)arg;
-	r = private_files();
-	pthread_mutex_lock(&nq.mu);
-	atomic_store(&setup_err, r ? r : 1);
-	pthread_cond_broadcast(&nq.cond);
-	if (r < 0) {
-		pthread_mutex_unlock(&nq.mu);
-		return NULL;
-	}
-	atomic_store(&notifier_tid, (int)gettid());
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	setpgid(0, 0);   /* out of the terminal's way: Ctrl-C is for the daemon */
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Keep only the socket (and stderr): no /dev/fuse, no lock file. */
+	if (dup2(s, 3) < 0)
+		_exit(1);
+	syscall(SYS_close_range, 4U, ~0U, 0U);
+	s = 3;
 	for (;;) {
-		struct nitem *list, *it;
-
-		while (!nq.head && !nq.stop)
-			pthread_cond_wait(&nq.cond, &nq.mu);
-		if (nq.stop)
+		n = recv(s, &m, sizeof(m) - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= (ssize_t)offsetof(struct nmsg, path))
+			_exit(0);   /* the daemon closed the socket */
+		((char *)&m)[n] = '\0';
+		switch (m.kind) {
+		case N_CHANGED:
+			if (truncate(m.path, 0) < 0) {
+				/* gone meanwhile: nothing to tell */
+			}
 			break;
-		list = nq.head;
-		nq.head = nq.tail = NULL;
-		pthread_mutex_unlock(&nq.mu);
-		while ((it = list)) {
-			list = it->next;
-			through_mount(it);
-			finished(it->seq);
-			free(it->name);
-			free(it);
+		case N_CREATED:
+			if ((m.dir ? mkdir(m.path, 0555) : mknod(m.path, S_IFREG | 0444, 0)) < 0) {
+				/* EEXIST: someone looked it up first; no event then */
+			}
+			break;
+		case N_REMOVED:
+			if ((m.dir ? rmdir(m.path) : unlink(m.path)) < 0) {
+				/* ENOENT: gone already */
+			}
+			break;
 		}
-		pthread_mutex_lock(&nq.mu);
+		while (send(s, &m.seq, sizeof(m.seq), 0) < 0 && errno == EINTR)
+			;
 	}
-	pthread_mutex_unlock(&nq.mu);
-	return NULL;
 }
 
-int notify_start(const char *mount)
+static int fork_helper(void)
+{
+	int sv[2];
+	pid_t parent = getpid(), p;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	p = fork();
+	if (p < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (p == 0) {
+		close(sv[0]);
+		helper_main(sv[1], parent);
+	}
+	close(sv[1]);
+	sock = sv[0];
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+	child = p;
+	atomic_store(&helper_pid, (int)p);
+	pidfd = (int)syscall(SYS_pidfd_open, p, 0);
+	if (pidfd >= 0)
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	started_at = mono_ms();
+	return 0;
+}
+
+int notify_start(const char *mnt)
 {
 	int r;
 
-	if (ack_fd < 0 && (ack_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
-		return -errno;
-	nq.stop = false;
-	snprintf(nq.mount, sizeof(nq.mount), "%s", mount);
-	atomic_store(&setup_err, 0);
-	r = pthread_create(&nq.thread, NULL, notify_main, NULL);
-	if (r)
-		return -r;
-	/* Nothing goes through the mount before the file table is private. */
-	pthread_mutex_lock(&nq.mu);
-	while (!atomic_load(&setup_err))
-		pthread_cond_wait(&nq.cond, &nq.mu);
-	r = atomic_load(&setup_err);
-	pthread_mutex_unlock(&nq.mu);
-	if (r < 0) {
-		pthread_join(nq.thread, NULL);
+	snprintf(mount, sizeof(mount), "%s", mnt);
+	if ((r = fork_helper()) < 0)
 		return r;
-	}
-	nq.running = true;
+	running = true;
 	return 0;
+}
+
+/* ---- the queue ---- */
+
+static void item_free(struct nitem *it)
+{
+	if (it) {
+		free(it->name);
+		free(it);
+	}
+}
+
+static void finished(struct nitem *it)
+{
+	if (it->seq > done_seq)
+		done_seq = it->seq;
+	item_free(it);
+}
+
+/* Send the next item when none is in flight.  Entry operations carry an
+ * intent the lookups they cause must see, so one at a time, in order. */
+static void send_next(void)
+{
+	static struct nmsg m;
+	struct nitem *it;
+	ssize_t n;
+
+	while (!inflight && head && sock >= 0) {
+		it = head;
+		memset(&m, 0, offsetof(struct nmsg, path));
+		m.seq = it->seq;
+		m.kind = (uint8_t)it->kind;
+		m.dir = it->dir;
+		if (it->kind == N_CHANGED)
+			n = snprintf(m.path, sizeof(m.path), "%s/%s", mount, it->name);
+		else
+			n = snprintf(m.path, sizeof(m.path), "%s/%s/%s", mount,
+				     it->parent == TOP_MANIFESTS ? "manifests" : "runtimes", it->name);
+		head = it->next;
+		if (!head)
+			tail = NULL;
+		if (n < 0 || (size_t)n >= sizeof(m.path)) {
+			finished(it);
+			continue;
+		}
+		set_intent(it);
+		if (send(sock, &m, offsetof(struct nmsg, path) + (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+			/* the helper is gone: notify_on_exit starts another */
+			set_intent(NULL);
+			finished(it);
+			continue;
+		}
+		inflight = it;
+	}
+}
+
+void notify_on_ack(void)
+{
+	uint64_t seq;
+	ssize_t n;
+
+	while ((n = recv(sock, &seq, sizeof(seq), MSG_DONTWAIT)) == (ssize_t)sizeof(seq)) {
+		if (inflight && inflight->seq == seq) {
+			set_intent(NULL);
+			finished(inflight);
+			inflight = NULL;
+		}
+	}
+	if (n == 0) {
+		/* the helper is gone (its pidfd brings notify_on_exit); stop
+		 * watching a socket that would report the hang-up forever */
+		close(sock);
+		sock = -1;
+		return;
+	}
+	send_next();
+}
+
+static void drop_all(void)
+{
+	struct nitem *it;
+
+	set_intent(NULL);
+	if (inflight) {
+		finished(inflight);
+		inflight = NULL;
+	}
+	while ((it = head)) {
+		head = it->next;
+		finished(it);
+	}
+	tail = NULL;
+}
+
+static void reap_helper(bool wait_for_it)
+{
+	if (sock >= 0) {
+		close(sock);
+		sock = -1;
+	}
+	atomic_store(&helper_pid, 0);
+	if (child > 0) {
+		if (wait_for_it) {
+			/* it exits on EOF; give it a moment, then make sure */
+			struct timespec ts = { 0, 5 * 1000000 };
+			int i;
+
+			for (i = 0; i < 200 && waitpid(child, NULL, WNOHANG) == 0; i++)
+				nanosleep(&ts, NULL);
+			if (i == 200) {
+				kill(child, SIGKILL);
+				waitpid(child, NULL, 0);
+			}
+		} else {
+			waitpid(child, NULL, WNOHANG);
+		}
+		child = 0;
+	}
+	if (pidfd >= 0) {
+		close(pidfd);
+		pidfd = -1;
+	}
+}
+
+void notify_on_exit(void)
+{
+	int64_t lived = mono_ms() - started_at;
+
+	reap_helper(false);
+	drop_all();
+	if (!running)
+		return;
+	quick_deaths = lived < 1000 ? quick_deaths + 1 : 0;
+	if (quick_deaths >= 3) {
+		if (!given_up)
+			log_warnx("notifier helper died 3 times within a second of starting; "
+				  "inotify watchers of the tree get no more events");
+		given_up = true;
+		return;
+	}
+	log_warnx("notifier helper exited; starting another");
+	if (fork_helper() < 0)
+		log_warn("cannot start the notifier helper");
 }
 
 void notify_stop(void)
 {
-	struct nitem *it;
-
-	if (!nq.running)
+	if (!running)
 		return;
-	pthread_mutex_lock(&nq.mu);
-	nq.stop = true;
-	/* Nothing left to tell once we are going away. */
-	while ((it = nq.head)) {
-		nq.head = it->next;
-		free(it->name);
-		free(it);
-	}
-	nq.tail = NULL;
-	pthread_cond_signal(&nq.cond);
-	pthread_mutex_unlock(&nq.mu);
-	pthread_join(nq.thread, NULL);
-	nq.running = false;
-	atomic_store(&done_seq, atomic_load(&queued_seq));
+	running = false;
+	reap_helper(true);
+	drop_all();
 }
 
 static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *name, bool dir)
 {
 	struct nitem *it, *p;
 
-	pthread_mutex_lock(&nq.mu);
-	if (!nq.running || nq.stop) {
-		pthread_mutex_unlock(&nq.mu);
+	if (!running || given_up)
 		return;
-	}
 	/* A change already waiting covers this one (a flood of output makes
-	 * one event per pass of the notifier, not one per write). */
-	if (kind == N_CHANGED) {
-		for (p = nq.head; p; p = p->next) {
-			if (p->kind == kind && p->ino == ino) {
-				pthread_mutex_unlock(&nq.mu);
+	 * one event per pass of the helper, not one per write). */
+	if (kind == N_CHANGED)
+		for (p = head; p; p = p->next)
+			if (p->kind == kind && p->ino == ino)
 				return;
-			}
-		}
-	}
-	pthread_mutex_unlock(&nq.mu);
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return;
@@ -302,22 +399,13 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 		free(it);
 		return;
 	}
-	pthread_mutex_lock(&nq.mu);
-	if (!nq.running || nq.stop) {
-		pthread_mutex_unlock(&nq.mu);
-		free(it->name);
-		free(it);
-		return;
-	}
-	it->seq = ++nq.next_seq;
-	atomic_store(&queued_seq, it->seq);
-	if (nq.tail)
-		nq.tail->next = it;
+	it->seq = ++next_seq;
+	if (tail)
+		tail->next = it;
 	else
-		nq.head = it;
-	nq.tail = it;
-	pthread_cond_signal(&nq.cond);
-	pthread_mutex_unlock(&nq.mu);
+		head = it;
+	tail = it;
+	send_next();
 }
 
 void notify_changed(uint64_t ino, const char *relpath)

@@ -364,7 +364,7 @@ char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_
 }
 
 char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
-		    int ttl_seconds, int64_t now, size_t *len)
+		    const char *problem, int ttl_seconds, int64_t now, size_t *len)
 {
 	cJSON *root = cJSON_CreateObject(), *items, *item, *status, *rt, *states,
 	      *sev, *press, *byacc, *detail;
@@ -424,14 +424,21 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
 		code = "error";
 	else if (node_sev == SEV_WARN || count[ST_STARTING] || count[ST_STOPPING])
 		code = "degraded";
-	if (count[ST_STARTING] && node_sev == SEV_INFO)
-		node_sev = SEV_INFO;
+	if (problem) {
+		if (strcmp(code, "ok") == 0)
+			code = "degraded";
+		if (node_sev < SEV_WARN)
+			node_sev = SEV_WARN;
+	}
 
 	status = cJSON_AddObjectToObject(item, "status");
 	cJSON_AddStringToObject(status, "code", code);
 	cJSON_AddStringToObject(status, "severity", severity_slug(node_sev));
 	cJSON_AddStringToObject(status, "severity_label", severity_label(node_sev));
-	if (considered == 0)
+	if (problem && strcmp(code, "degraded") == 0 && node_sev == SEV_WARN &&
+	    !count[ST_STARTING] && !count[ST_STOPPING] && !sevc[SEV_WARN])
+		summary = "State is not being saved";
+	else if (considered == 0)
 		summary = n ? "All runtimes offline" : "No runtimes configured";
 	else if (strcmp(code, "ok") == 0)
 		summary = "Runtime telemetry nominal";
@@ -452,6 +459,8 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
 		snprintf(buf, sizeof(buf), "%d %s", count[s], state_slug((enum rt_state)s));
 		cJSON_AddItemToArray(detail, cJSON_CreateString(buf));
 	}
+	if (problem)
+		cJSON_AddItemToArray(detail, cJSON_CreateString(problem));
 	sb_printf(&hb, "Runtime status %s.", cJSON_GetObjectItem(status, "label")->valuestring);
 	for (i = 0; i < (size_t)cJSON_GetArraySize(detail); i++)
 		sb_printf(&hb, "%s%s", i ? "; " : " ", cJSON_GetArrayItem(detail, (int)i)->valuestring);

@@ -72,9 +72,10 @@ char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_
 /* "<state_label> - <summary>" */
 char *render_label(const struct rt_view *v);
 
-/* runtime_matrix.json from every runtime's view. */
+/* runtime_matrix.json from every runtime's view.  `problem` (NULL: none)
+ * is something wrong with the node itself: it makes the node degraded. */
 char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
-		    int ttl_seconds, int64_t now, size_t *len);
+		    const char *problem, int ttl_seconds, int64_t now, size_t *len);
 char *render_readme(size_t *len);
 
 #endif

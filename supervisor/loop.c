@@ -191,17 +191,16 @@ static void loop_reply_synced(fuse_req_t req, struct fs_open *of, int err, size_
 	va_end(ap);
 }
 
-/* Send what may go: everything, when `all`. */
+/* Send what may go: everything, when `all`.  (An acknowledgement from the
+ * notifier wakes the loop, and each pass ends here.) */
 static void flush_replies(bool all)
 {
 	struct reply **pr, *r;
-	uint64_t done = notify_done(), want = 0;
+	uint64_t done = notify_done();
 	int64_t mono = mono_ms();
 
 	for (pr = &outbox; (r = *pr);) {
 		if (!all && r->after_seq > done && mono < r->hold_until) {
-			if (!want || r->after_seq < want)
-				want = r->after_seq;
 			pr = &r->next;
 			continue;
 		}
@@ -210,11 +209,6 @@ static void flush_replies(bool all)
 		free(r);
 	}
 	outbox_tail = pr;
-	if (want) {
-		notify_want(want);
-		if (notify_done() >= want)   /* finished in the meantime */
-			flush_replies(all);
-	}
 }
 
 static int64_t outbox_deadline(void)
@@ -254,13 +248,25 @@ int loop_init(void)
 	return probe_init();
 }
 
+/* The notifier helper's socket and pidfd (again after a restart of it). */
+static int watch_notifier(void)
+{
+	int r = 0;
+
+	if (notify_sock() >= 0 && (r = loop_watch(notify_sock(), EPOLLIN, LOOP_TAG(TAG_NOTIFY_ACK, 0))) < 0)
+		return r;
+	if (notify_pidfd() >= 0)
+		r = loop_watch(notify_pidfd(), EPOLLIN, LOOP_TAG(TAG_NOTIFY_EXIT, 0));
+	return r;
+}
+
 /* After the mount and the notifier are up: their fds, and mountinfo (a
  * change of the mount table makes it readable with EPOLLPRI). */
 int loop_watch_tree(void)
 {
 	int r;
 
-	if ((r = loop_watch(notify_ack_fd(), EPOLLIN, LOOP_TAG(TAG_NOTIFY_ACK, 0))) < 0)
+	if ((r = watch_notifier()) < 0)
 		return r;
 	if ((r = loop_watch(fs_end_fd(), EPOLLIN, LOOP_TAG(TAG_FS_END, 0))) < 0)
 		return r;
@@ -377,23 +383,30 @@ static void root_ctl(struct loop_cmd *c)
 		loop_reply_synced(c->req, c->of, 0, c->size, "ok %s: manifests folder rescanned", c->text);
 		return;
 	case CTL_STOP_ALL:
-		log_info("ctl: stop-all");
-		rt_stop_all();
-		root_record(c->text, "ok: stopping every runtime; they stay down");
+	case CTL_START_ALL: {
+		bool stop = c->ctl.verb == CTL_STOP_ALL;
+		const char *what = stop ? "stopping every runtime; they stay down" : "starting every runtime";
+		char result[600];
+		int err;
+
+		log_info("ctl: %s", ctl_verb_name(c->ctl.verb));
+		err = stop ? rt_stop_all() : rt_start_all();
+		if (err) {
+			snprintf(result, sizeof(result), "error: carried out (%s), but not saved: %s "
+				 "(state folder %s); it is lost if the supervisor restarts",
+				 what, strerror(err), sup.state);
+			root_record(c->text, result);
+			loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
+			return;
+		}
+		snprintf(result, sizeof(result), "ok: %s", what);
+		root_record(c->text, result);
 		if (c->ctl.wait_s > 0)
-			root_park(c, CTL_STOP);
+			root_park(c, stop ? CTL_STOP : CTL_START);
 		else
-			loop_reply(c->req, c->of, 0, c->size, "ok %s: stopping every runtime", c->text);
+			loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, what);
 		return;
-	case CTL_START_ALL:
-		log_info("ctl: start-all");
-		rt_start_all();
-		root_record(c->text, "ok: starting every runtime");
-		if (c->ctl.wait_s > 0)
-			root_park(c, CTL_START);
-		else
-			loop_reply(c->req, c->of, 0, c->size, "ok %s: starting every runtime", c->text);
-		return;
+	}
 	default:
 		root_record(c->text, "error: not a root verb");
 		loop_reply(c->req, c->of, EINVAL, 0, "error %s: not a root verb", c->text);
@@ -502,8 +515,30 @@ static void drain_signals(void)
 	}
 }
 
+/* What is wrong with the node itself, not one runtime: NULL when nothing. */
+static const char *node_problem(char *buf, size_t len)
+{
+	size_t i, n = 0;
+	int err = 0;
+
+	for (i = 0; i < sup.nrts; i++) {
+		const struct runtime *rt = sup.rts[i];
+
+		if (rt && (rt->state_unsaved || rt->pid_unsaved)) {
+			n++;
+			err = rt->save_errno;
+		}
+	}
+	if (!n)
+		return NULL;
+	snprintf(buf, len, "State folder %s cannot be written (%s): what changed for %zu runtime%s "
+		 "is lost if the supervisor restarts", sup.state, strerror(err), n, n == 1 ? "" : "s");
+	return buf;
+}
+
 void loop_publish_root(void)
 {
+	char problem[PATH_MAX + 200];
 	struct rt_view **views;
 	size_t i, n = 0;
 	char *txt;
@@ -521,7 +556,8 @@ void loop_publish_root(void)
 		if (v)
 			views[n++] = v;
 	}
-	txt = render_matrix(views, n, sup.node, sup.matrix_ttl, now, &len);
+	txt = render_matrix(views, n, sup.node, node_problem(problem, sizeof(problem)),
+			    sup.matrix_ttl, now, &len);
 	for (i = 0; i < n; i++)
 		rt_view_unref(views[i]);
 	free(views);
@@ -699,7 +735,7 @@ int loop_run(void)
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64, v;
+			uint64_t tag = evs[i].data.u64;
 			uint32_t what = (uint32_t)(tag >> 32), idx = (uint32_t)tag;
 			struct runtime *rt = idx < sup.nrts ? sup.rts[idx] : NULL;
 
@@ -731,10 +767,12 @@ int loop_run(void)
 					rt_on_xprobe(rt, what == TAG_XPROBE_OUT);
 				break;
 			case TAG_NOTIFY_ACK:
-				if (read(notify_ack_fd(), &v, sizeof(v)) < 0) {
-					/* EAGAIN: a previous read took it */
-				}
-				break;   /* the outbox is flushed at the top */
+				notify_on_ack();   /* the outbox is flushed at the top */
+				break;
+			case TAG_NOTIFY_EXIT:
+				notify_on_exit();
+				watch_notifier();
+				break;
 			case TAG_FS_END:
 				on_session_end();
 				break;

@@ -15,7 +15,7 @@
 /* epoll tags: the high 32 bits say what, the low 32 bits which. */
 enum loop_tag {
 	TAG_SIGNAL = 1, TAG_CMD, TAG_INOTIFY, TAG_CURL, TAG_RT_PID, TAG_RT_OUT,
-	TAG_XPROBE_PID, TAG_XPROBE_OUT, TAG_NOTIFY_ACK, TAG_FS_END, TAG_MOUNTS,
+	TAG_XPROBE_PID, TAG_XPROBE_OUT, TAG_NOTIFY_ACK, TAG_NOTIFY_EXIT, TAG_FS_END, TAG_MOUNTS,
 };
 #define LOOP_TAG(t, i) (((uint64_t)(t) << 32) | (uint32_t)(i))
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "notify.h"
 #include "persist.h"
 #include "registry.h"
+#include "spawn.h"
 #include "sup.h"
 
 void loop_fini(void);
@@ -85,6 +87,23 @@ static int abs_path(const char *in, char *out, size_t len, bool must_exist)
 	if ((size_t)snprintf(out, len, "%s/%s", cwd, in) >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* Each runtime holds a few descriptors (pidfd, output pipe, log file) and
+ * each probe a socket: 1,000 runtimes need more than the usual soft limit
+ * of 1,024.  Take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	spawn_keep_fd_limit();
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the descriptor limit to %llu", (unsigned long long)rl.rlim_max);
+	else
+		log_debug("descriptor limit raised to %llu", (unsigned long long)rl.rlim_max);
 }
 
 static void publish_static(void)
@@ -147,6 +166,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(sup.verbose);
+	raise_fd_limit();
 	sup.uid = geteuid();
 	sup.gid = getegid();
 	sup.defs.max_restarts = env_int("ARW_RUNTIME_RESTART_MAX", 3, 0, BUDGET_MAX_RESTARTS);

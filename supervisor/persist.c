@@ -150,26 +150,128 @@ static int write_atomic(const char *path, const char *data, size_t len)
 	return r;
 }
 
-int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now)
+/* A state file is small; anything bigger is not ours. */
+#define STATE_FILE_MAX 65536
+
+/* Read a small regular file whole without ever blocking or following a
+ * symlink (a FIFO or a link to /dev/zero put there by mistake must not
+ * hang start-up).  0, -ENOENT, or why it is not a state file. */
+static int read_small(const char *path, char *buf, size_t cap, size_t *len)
 {
-	char path[PATH_MAX], line[128];
-	FILE *f;
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r = 0;
+
+	*len = 0;
+	if (fd < 0)
+		return errno == ELOOP ? -ELOOP : -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if ((size_t)st.st_size >= cap)
+		r = -EFBIG;
+	while (!r && *len < cap - 1) {
+		n = read(fd, buf + *len, cap - 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	buf[*len] = '\0';
+	return r;
+}
+
+static const char *read_problem(int r)
+{
+	switch (r) {
+	case -ELOOP: return "it is a symlink";
+	case -EINVAL: return "it is not a regular file";
+	case -EFBIG: return "it is too large";
+	case -EBADMSG: return "it cannot be parsed";
+	default: return strerror(-r);
+	}
+}
+
+/* Move a bad file out of the way, keeping it for a look: "<path>.corrupt". */
+static void set_aside(const char *path, int r, char *why, size_t whylen)
+{
+	char to[PATH_MAX + 16];
+	const char *base = strrchr(path, '/');
+
+	snprintf(to, sizeof(to), "%s.corrupt", path);
+	if (rename(path, to) < 0) {
+		snprintf(why, whylen, "%s: %s; it could not be set aside (%s)", base ? base + 1 : path,
+			 read_problem(r), strerror(errno));
+	} else {
+		snprintf(why, whylen, "%s: %s; set aside as %s.corrupt", base ? base + 1 : path,
+			 read_problem(r), base ? base + 1 : path);
+	}
+	log_warnx("state folder %s: %s", state_dir, why);
+}
+
+/* desired=auto|up|down and restart=<ms> lines, each ending in a newline. */
+static int parse_state(char *buf, size_t len, enum desired *desired, struct budget *b, int64_t now)
+{
+	char *line = buf, *nl, *end;
+
+	if (len && buf[len - 1] != '\n')
+		return -EBADMSG;   /* truncated */
+	if (memchr(buf, '\0', len))
+		return -EBADMSG;   /* not text */
+	for (; line < buf + len; line = nl + 1) {
+		nl = memchr(line, '\n', (size_t)(buf + len - line));
+		*nl = '\0';
+		if (strcmp(line, "desired=auto") == 0)
+			*desired = DESIRED_AUTO;
+		else if (strcmp(line, "desired=up") == 0)
+			*desired = DESIRED_UP;
+		else if (strcmp(line, "desired=down") == 0)
+			*desired = DESIRED_DOWN;
+		else if (strncmp(line, "restart=", 8) == 0 && line[8]) {
+			long long at;
+
+			errno = 0;
+			at = strtoll(line + 8, &end, 10);
+			if (errno || *end || at <= 0)
+				return -EBADMSG;
+			budget_record(b, at, now);
+		} else if (line[0]) {
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now,
+		 char *why, size_t whylen)
+{
+	char path[PATH_MAX], buf[STATE_FILE_MAX];
+	size_t len;
+	int r;
 
 	*desired = DESIRED_AUTO;
+	why[0] = '\0';
 	snprintf(path, sizeof(path), "%s/runtimes/%s.state", state_dir, id);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strcmp(line, "desired=up\n") == 0)
-			*desired = DESIRED_UP;
-		else if (strcmp(line, "desired=down\n") == 0)
-			*desired = DESIRED_DOWN;
-		else if (strncmp(line, "restart=", 8) == 0)
-			budget_record(b, strtoll(line + 8, NULL, 10), now);
+	r = read_small(path, buf, sizeof(buf), &len);
+	if (r == -ENOENT)
+		return 0;
+	if (!r) {
+		struct budget copy = *b;
+
+		r = parse_state(buf, len, desired, &copy, now);
+		if (!r) {
+			*b = copy;
+			return 0;
+		}
+		*desired = DESIRED_AUTO;
 	}
-	fclose(f);
-	return 0;
+	set_aside(path, r, why, whylen);
+	return r;
 }
 
 int persist_save(const char *id, enum desired desired, const struct budget *b)
@@ -287,19 +389,24 @@ int persist_kill_stale(void)
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		FILE *f;
-		int pid = 0;
+		char buf[256];
+		size_t len;
+		int pid = 0, r;
 		unsigned long long st = 0;
 		size_t l = strlen(de->d_name);
 
 		if (l < 5 || strcmp(de->d_name + l - 4, ".pid") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/run/%s", state_dir, de->d_name);
-		f = fopen(path, "re");
-		if (f) {
-			if (fscanf(f, "%d %llu", &pid, &st) != 2)
-				pid = 0;
-			fclose(f);
+		r = read_small(path, buf, sizeof(buf), &len);
+		if (r == 0 && sscanf(buf, "%d %llu", &pid, &st) != 2)
+			r = -EBADMSG;
+		if (r < 0) {
+			char why[PATH_MAX + 100];
+
+			if (r != -ENOENT)
+				set_aside(path, r, why, sizeof(why));
+			continue;
 		}
 		if (pid > 1 && st && proc_starttime(pid) == st) {
 			log_warnx("killing process group %d left behind by an earlier run (%.*s)",

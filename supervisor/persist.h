@@ -24,8 +24,12 @@ int persist_init(const char *state_dir);
  * kernel gets its FUSE connection aborted and is waited for, 2 s at most),
  * -EEXIST when `lock` is not a regular file.  `err` says what. */
 int persist_lock(const char *mount, char *err, size_t errlen);
-/* Load a runtime's state: desired and counted restarts (into b). */
-int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now);
+/* Load a runtime's state: desired and counted restarts (into b).  A file
+ * that cannot be read or parsed (a symlink, a FIFO, too large, truncated,
+ * garbage) is renamed to <file>.corrupt and the state starts fresh: then
+ * `why` says so (else it is ""), and the return is -errno. */
+int persist_load(const char *id, enum desired *desired, struct budget *b, int64_t now,
+		 char *why, size_t whylen);
 int persist_save(const char *id, enum desired desired, const struct budget *b);
 int persist_pid_write(const char *id, pid_t pid);
 void persist_pid_clear(const char *id);

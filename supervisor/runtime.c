@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,15 +78,77 @@ static cJSON *payload_for(const struct runtime *rt)
 	return p;
 }
 
-static void save_state(struct runtime *rt)
+/* ---- what the state folder keeps ----
+ * A write that fails (a full disk, a read-only folder) is said once in the
+ * log and in the runtime's detail, makes the node degraded, and is tried
+ * again every SAVE_RETRY_MS until it works. */
+
+#define SAVE_RETRY_MS 5000
+
+static void save_result(struct runtime *rt, bool *unsaved, const char *what, int r)
+{
+	bool was = rt->state_unsaved || rt->pid_unsaved;
+
+	if (r < 0) {
+		if (!*unsaved || rt->save_errno != -r)
+			log_warnx("runtime[%s]: cannot save its %s in %s: %s", rt->spec->id, what,
+				  sup.state, strerror(-r));
+		*unsaved = true;
+		rt->save_errno = -r;
+		rt->save_retry_at = mono_ms() + SAVE_RETRY_MS;
+	} else {
+		*unsaved = false;
+	}
+	if (was && !rt->state_unsaved && !rt->pid_unsaved) {
+		log_info("runtime[%s]: saving to %s works again", rt->spec->id, sup.state);
+		rt->save_retry_at = 0;
+	}
+	if (was != (rt->state_unsaved || rt->pid_unsaved)) {
+		rt->dirty = true;
+		sup.matrix_dirty = true;
+	}
+}
+
+/* 0, or the errno of a failed save. */
+static int save_state(struct runtime *rt)
 {
 	int r = persist_save(rt->spec->id, rt->desired, &rt->budget);
 
-	if (r < 0)
-		log_warnx("runtime[%s]: cannot save state: %s", rt->spec->id, strerror(-r));
+	save_result(rt, &rt->state_unsaved, "state (desired state, restart budget)", r);
+	return r < 0 ? -r : 0;
+}
+
+static void save_pid(struct runtime *rt)
+{
+	int r = rt->pid > 0 ? persist_pid_write(rt->spec->id, rt->pid) : 0;
+
+	save_result(rt, &rt->pid_unsaved, "pid file", r);
+}
+
+static void save_retry(struct runtime *rt)
+{
+	rt->save_retry_at = 0;
+	if (rt->state_unsaved)
+		save_state(rt);
+	if (rt->pid_unsaved)
+		save_pid(rt);
 }
 
 /* ---- logs ---- */
+
+/* The log file cannot be written: said once (log, detail) until it can. */
+static void log_failed(struct runtime *rt, int err)
+{
+	if (rt->log_errno == err)
+		return;
+	if (err)
+		log_warnx("runtime[%s]: cannot write %s: %s; its output stays in `logs` only",
+			  rt->spec->id, rt->log_path, strerror(err));
+	else
+		log_info("runtime[%s]: writing %s works again", rt->spec->id, rt->log_path);
+	rt->log_errno = err;
+	rt->dirty = true;
+}
 
 static void log_open(struct runtime *rt)
 {
@@ -95,7 +158,7 @@ static void log_open(struct runtime *rt)
 		return;
 	rt->logfd = open(rt->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (rt->logfd < 0) {
-		log_warn("runtime[%s]: cannot open %s", rt->spec->id, rt->log_path);
+		log_failed(rt, errno);
 		return;
 	}
 	rt->logsize = fstat(rt->logfd, &st) == 0 ? (size_t)st.st_size : 0;
@@ -132,8 +195,13 @@ static void log_write(struct runtime *rt, const char *buf, size_t n)
 		log_rotate(rt);
 	if (rt->logfd < 0)
 		return;
-	if (write(rt->logfd, buf, n) == (ssize_t)n)
-		rt->logsize += n;
+	{
+		ssize_t w = write(rt->logfd, buf, n);
+
+		if (w > 0)
+			rt->logsize += (size_t)w;
+		log_failed(rt, w == (ssize_t)n ? 0 : w < 0 ? errno : ENOSPC);
+	}
 }
 
 /* `logs` changed: tell watchers at most every LOGS_NOTIFY_MS, and once more
@@ -289,6 +357,19 @@ static void launch_failed(struct runtime *rt, const char *why)
 		  why, (long long)backoff);
 }
 
+/* What to say when a launch failed for lack of file descriptors. */
+static void fd_shortage(char *err, size_t len, int r)
+{
+	struct rlimit rl;
+
+	if (r == -ENFILE || getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, len, "out of file descriptors (%s)", strerror(-r));
+		return;
+	}
+	snprintf(err, len, "out of file descriptors (the supervisor's limit is %llu; "
+		 "raise LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur);
+}
+
 static void rt_spawn(struct runtime *rt, int64_t mono)
 {
 	const struct rt_spec *s = rt->spec;
@@ -340,6 +421,8 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 	if (r < 0) {
 		if (!envp)
 			snprintf(err, sizeof(err), "out of memory");
+		if (r == -EMFILE || r == -ENFILE)
+			fd_shortage(err, sizeof(err), r);
 		launch_failed(rt, err);
 		return;
 	}
@@ -360,7 +443,7 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 	if (rt->pidfd >= 0)
 		loop_watch(rt->pidfd, EPOLLIN, LOOP_TAG(TAG_RT_PID, rt->slot));
 	loop_watch(rt->outfd, EPOLLIN, LOOP_TAG(TAG_RT_OUT, rt->slot));
-	persist_pid_write(s->id, rt->pid);
+	save_pid(rt);
 	log_info("runtime[%s]: started pid %d: %s", s->id, (int)rt->pid, path);
 	if (s->health.type == PROBE_NONE) {
 		rt->ever_ready = true;
@@ -446,6 +529,8 @@ static void rt_process_gone(struct runtime *rt)
 	}
 	persist_pid_clear(s->id);
 	rt->pid = 0;
+	if (rt->pid_unsaved)
+		save_result(rt, &rt->pid_unsaved, "pid file", 0);   /* nothing to keep now */
 	rt->leader_done = false;
 	rt->phase = PH_IDLE;
 	rt->after = AFTER_NONE;
@@ -886,6 +971,7 @@ int64_t rt_deadline(const struct runtime *rt)
 	d = earliest(d, rt->startup_at);
 	d = earliest(d, rt->republish_at);
 	d = earliest(d, rt->logs_notify_at);
+	d = earliest(d, rt->save_retry_at);
 	d = earliest(d, waiter_deadline(rt->waiters));
 	return d;
 }
@@ -934,6 +1020,8 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 		rt->republish_at = 0;
 		rt->dirty = true;
 	}
+	if (rt->save_retry_at && mono >= rt->save_retry_at)
+		save_retry(rt);
 	/* (expired waiters are answered after the publish of this pass: one
 	 * that was satisfied in the same pass gets its "ok") */
 }
@@ -944,9 +1032,9 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 void rt_check_deadlines(struct runtime *rt, int64_t mono)
 {
 	int64_t *const ds[] = { &rt->kill_at, &rt->backoff_at, &rt->probe_at, &rt->startup_at,
-				&rt->republish_at, &rt->logs_notify_at };
+				&rt->republish_at, &rt->logs_notify_at, &rt->save_retry_at };
 	static const char *const names[] = { "kill_at", "backoff_at", "probe_at", "startup_at",
-					     "republish_at", "logs_notify_at" };
+					     "republish_at", "logs_notify_at", "save_retry_at" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
@@ -1060,6 +1148,18 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		add_detail(v, "Last exit: %s at %s", rt->exit_reason, fmt_time(ts, sizeof(ts), rt->exit_at));
 	if (rt->rejected)
 		add_detail(v, "Manifest update rejected, previous manifest kept: %s", rt->rejected);
+	if (rt->state_unsaved || rt->pid_unsaved)
+		add_detail(v, "Not saved in the state folder (%s): %s%s%s are lost if the supervisor restarts; "
+			   "retrying", strerror(rt->save_errno),
+			   rt->state_unsaved ? "its desired state and restart budget" : "",
+			   rt->state_unsaved && rt->pid_unsaved ? " and " : "",
+			   rt->pid_unsaved ? "its pid file (for clean-up after a crash)" : "");
+	if (rt->state_note)
+		add_detail(v, "State file was unreadable: %s; desired state and budget started fresh",
+			   rt->state_note);
+	if (rt->log_errno)
+		add_detail(v, "Log file %s cannot be written (%s); the output is kept in logs only",
+			   rt->log_path, strerror(rt->log_errno));
 	if (rt->latched && rt->state == ST_ERROR)
 		add_detail(v, "Stays down until an operator acts (echo restore > ctl)");
 	return v;
@@ -1180,7 +1280,12 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	rt->exit_code = rt->exit_sig = -1;
 	rt->ring = logring_new(spec->ring_bytes);
 	budget_init(&rt->budget, spec->max_restarts, spec->window_seconds);
-	persist_load(spec->id, &rt->desired, &rt->budget, now);
+	{
+		char why[PATH_MAX + 100];
+
+		if (persist_load(spec->id, &rt->desired, &rt->budget, now, why, sizeof(why)) < 0 && why[0])
+			rt->state_note = strdup(why);
+	}
 	persist_log_path(spec->id, rt->log_path, sizeof(rt->log_path));
 	r = rt->ring ? reg_rt_add(spec->id, rt->ring, &rt->slot, &rt->gen) : -ENOMEM;
 	if (r < 0) {
@@ -1268,6 +1373,7 @@ void rt_remove(struct runtime *rt)
 	for (f = 0; f < RF_COUNT; f++)
 		free(rt->text[f]);
 	free(rt->rejected);
+	free(rt->state_note);
 	rt_spec_free(rt->next_spec);
 	rt_spec_free(rt->spec);
 	free(rt);
@@ -1394,7 +1500,6 @@ static int counted_restart(struct runtime *rt, const char *why)
 
 	if (budget_take(&rt->budget, now_ms()) < 0)
 		return -EAGAIN;
-	save_state(rt);
 	p = payload_for(rt);
 	cJSON_AddStringToObject(p, "reason", why);
 	events_emit("runtime.restore.requested", p);
@@ -1412,7 +1517,6 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 {
 	char result[300];
 	int err = 0;
-	enum desired old_desired = rt->desired;
 
 	if (c->parse_err) {
 		snprintf(result, sizeof(result), "error: %s", c->errmsg);
@@ -1464,7 +1568,6 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		break;
 	case CTL_RESET_BUDGET:
 		budget_reset(&rt->budget);
-		save_state(rt);
 		snprintf(result, sizeof(result), "ok: budget reset, %d restarts available", rt->budget.max_restarts);
 		break;
 	case CTL_KILL:
@@ -1486,8 +1589,16 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		snprintf(result, sizeof(result), "error: not a runtime verb");
 		break;
 	}
-	if (rt->desired != old_desired)
-		save_state(rt);
+	/* Every verb but kill changes what the state folder keeps (the desired
+	 * state, the budget): the operator must learn when it was not kept. */
+	if (!err && c->ctl.verb != CTL_KILL && (err = save_state(rt))) {
+		char done[300];
+
+		snprintf(done, sizeof(done), "%s", result + 4);
+		snprintf(result, sizeof(result), "error: carried out (%s), but not saved: %s "
+			 "(state folder %s); it is lost if the supervisor restarts",
+			 done, strerror(err), sup.state);
+	}
 	record_ctl(rt, c->text, result);
 	log_info("runtime[%s]: ctl \"%s\": %s", rt->spec->id, c->text, result);
 	if (err) {
@@ -1511,9 +1622,10 @@ void rt_stop_for_shutdown(struct runtime *rt)
 	rt->dirty = true;
 }
 
-void rt_start_all(void)
+int rt_start_all(void)
 {
 	size_t i;
+	int err = 0, r;
 
 	for (i = 0; i < sup.nrts; i++) {
 		struct runtime *rt = sup.rts[i];
@@ -1522,16 +1634,19 @@ void rt_start_all(void)
 			continue;
 		rt->desired = DESIRED_AUTO;
 		rt->latched = false;
-		save_state(rt);
+		if ((r = save_state(rt)) && !err)
+			err = r;
 		if (!is_up(rt))
 			rt_start(rt, mono_ms());
 		rt->dirty = true;
 	}
+	return err;
 }
 
-void rt_stop_all(void)
+int rt_stop_all(void)
 {
 	size_t i;
+	int err = 0, r;
 
 	for (i = 0; i < sup.nrts; i++) {
 		struct runtime *rt = sup.rts[i];
@@ -1540,10 +1655,12 @@ void rt_stop_all(void)
 			continue;
 		rt->desired = DESIRED_DOWN;
 		rt->latched = false;
-		save_state(rt);
+		if ((r = save_state(rt)) && !err)
+			err = r;
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
 		if (rt->phase == PH_IDLE)
 			set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 		rt->dirty = true;
 	}
+	return err;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +28,14 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+
+static struct rlimit child_nofile;
+static bool have_child_nofile;
+
+void spawn_keep_fd_limit(void)
+{
+	have_child_nofile = getrlimit(RLIMIT_NOFILE, &child_nofile) == 0;
+}
 
 static int is_exec_file(const char *p)
 {
@@ -153,6 +162,8 @@ static void child_exec(const struct spawn_req *req, int outw, int errw, pid_t pa
 		for (fd = 4; fd < 1024; fd++)
 			close(fd);
 	}
+	if (have_child_nofile)
+		setrlimit(RLIMIT_NOFILE, &child_nofile);
 	if (req->workdir && chdir(req->workdir) < 0)
 		goto fail;
 	if (req->set_ids) {

@@ -36,6 +36,11 @@ int spawn_process(const struct spawn_req *req, struct spawn_result *res,
 int spawn_resolve(const char *command, const char *base, const char *path,
 		  char *out, size_t outlen);
 
+/* The descriptor limit children get: the daemon raises its own soft limit,
+ * its children start with the one it was given (select() users expect
+ * 1,024).  Call before raising. */
+void spawn_keep_fd_limit(void);
+
 /* Look up user/group names or numbers.  0 or -errno. */
 int spawn_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
 	      char *err, size_t errlen);

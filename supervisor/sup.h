@@ -84,9 +84,14 @@ struct runtime {
 	char exit_reason[160];
 
 	struct budget budget;
+	bool state_unsaved, pid_unsaved; /* the state folder refused a write */
+	int save_errno;
+	int64_t save_retry_at;       /* mono: try the unsaved files again */
+	char *state_note;            /* a bad state file was set aside at load */
 	struct logring *ring;
 	int logfd;
 	size_t logsize;
+	int log_errno;               /* the log file cannot be written (0: fine) */
 	char log_path[PATH_MAX];
 	int64_t logs_notified, logs_notify_at;  /* mono: last IN_MODIFY of logs, next due */
 	char ctl_last[700];
@@ -163,8 +168,9 @@ bool rt_interrupt(struct runtime *rt, uint64_t park_id);
  * to keep waiting (stop waits for down, the rest for ready). */
 int rt_wait_status(const struct runtime *rt, enum ctl_verb verb);
 struct runtime *rt_find(const char *id);
-void rt_start_all(void);
-void rt_stop_all(void);
+/* 0, or the errno of the first runtime whose new state could not be saved */
+int rt_start_all(void);
+int rt_stop_all(void);
 
 /* scan.c */
 int scan_init(void);

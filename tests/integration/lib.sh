@@ -259,10 +259,12 @@ mount_count() { awk -v m="$MNT" '$2 == m { n++ } END { print n + 0 }' /proc/moun
 
 daemon_up() { mounted && [ -f "$MNT/node" ] && [ -d "$MNT/runtimes" ]; }
 
-# start_daemon [EXTRA ARGS...]: in the background, as our child.
+# start_daemon [EXTRA ARGS...]: in the background, as our child.  DAEMON_WRAP
+# (an array) is a command that execs it, e.g. (prlimit --nofile=64:64).
+DAEMON_WRAP=()
 start_daemon() {
 	echo "=== start $(date +%T.%N)" >>"$DLOG"
-	"$SUP" -f -v --mount "$MNT" --manifests "$MF" --state "$STATE" "$@" >>"$DLOG" 2>&1 &
+	"${DAEMON_WRAP[@]}" "$SUP" -f -v --mount "$MNT" --manifests "$MF" --state "$STATE" "$@" >>"$DLOG" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_RC=""
 	wait_for "daemon_up || pid_gone $DAEMON_PID" 20 && daemon_up

@@ -1,13 +1,17 @@
 #!/bin/bash
 # kill -9 never wedges the mount.  A busy daemon (output flooding, runtimes
-# restarting, readers, an `events` reader, `wait=` ctl writers) is SIGKILLed
-# at varied moments, ARW_KILL9_ROUNDS times (make test: a few; make stress:
-# 100).  Every time: the process is gone within 2 s with no thread left in
-# the kernel, no task of the test is in D state, and the next start mounts
-# again and brings the runtimes back.
+# restarting, readers, an `events` reader, `wait=` ctl writers) is killed at
+# varied moments, ARW_KILL9_ROUNDS times (make test: a few; make stress:
+# 100): by SIGKILL (the OOM killer's way), and by SIGSEGV and SIGABRT (a
+# crash: the kernel's core dump waits for every thread of the process, even
+# with no core file).  Every time: the process is gone within 2 s with no
+# thread left in the kernel, no task of the test is in D state, and the
+# next start mounts again and brings the runtimes back.
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${ARW_KILL9_ROUNDS:-12}
+SIGS=(KILL SEGV ABRT)
+ulimit -c 0   # crashes here write no core file
 PC=$(free_port) PF=$(free_port) PK=$(free_port)
 stub_json chatty "$PC" --load-ms 20 --flood-bytes-per-sec 300000 | put_manifest chatty.json
 stub_json flip "$PF" --load-ms 20 |
@@ -49,6 +53,41 @@ d_state() {
 	done
 }
 
+# ---- deterministic: the daemon dies while a worker holds the notifier's
+# request (ARW_TEST_HOLD_NOTIFIER: the handler never answers it) ----
+notifier_of() {   # the daemon's child that is a copy of itself: the helper
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		[ "$(cat /proc/$c/comm 2>/dev/null)" = arw-supervisor ] && echo "$c"
+	done
+}
+for sig in KILL SEGV ABRT; do
+	export ARW_TEST_HOLD_NOTIFIER=1
+	start_daemon || { not_ok "held notifier, SIG$sig: the daemon mounts"; break; }
+	unset ARW_TEST_HOLD_NOTIFIER
+	wait_for "[ \"\$(rt_state flip)\" = ready ]" 20
+	rt_pid chatty >/dev/null; rt_pid flip >/dev/null; rt_pid crashy >/dev/null
+	NP=$(notifier_of "$DAEMON_PID")
+	rt_ctl flip restart >/dev/null   # a change: the helper truncates a file, the request is held
+	if wait_for "[ -n '$NP' ] && [ \"\$(cat /proc/$NP/wchan 2>/dev/null)\" = request_wait_answer ]" 10; then
+		ok "held notifier, SIG$sig: the helper ($NP) waits in the kernel for its request"
+	else
+		not_ok "held notifier, SIG$sig: the helper waits in the kernel for its request" \
+			"helper '$NP' in $(cat /proc/$NP/wchan 2>/dev/null)"
+	fi
+	kill "-$sig" "$DAEMON_PID"
+	dpid=$DAEMON_PID
+	DAEMON_PID=""
+	if wait_for "fully_dead $dpid" 2; then
+		ok "held notifier, SIG$sig: the daemon is gone within 2 s"
+	else
+		not_ok "held notifier, SIG$sig: the daemon is gone within 2 s" "tasks: $(tasks_of "$dpid" | tr '\n' ' ')"
+		for c in /sys/fs/fuse/connections/*/abort; do echo 1 >"$c" 2>/dev/null; done
+	fi
+	if wait_for "pid_gone '$NP'" 5; then ok "held notifier, SIG$sig: its request failed and the helper is gone"; else not_ok "held notifier, SIG$sig: the helper is gone"; fi
+	wait "$dpid" 2>/dev/null
+done
+
 wedged=0 slow=0 restarts_bad=0
 for ((round = 1; round <= ROUNDS; round++)); do
 	if ! start_daemon; then
@@ -65,13 +104,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	HELPERS+=("$LOAD")
 	# a varied moment: 20..620 ms into the load
 	sleep "0.$(printf '%03d' $((20 + RANDOM % 600)))"
-	kill -KILL "$DAEMON_PID"
+	sig=${SIGS[round % ${#SIGS[@]}]}
+	kill "-$sig" "$DAEMON_PID"
 	dpid=$DAEMON_PID
 	DAEMON_PID=""
 	bad=""
 	if ! wait_for "fully_dead $dpid" 2; then
 		bad=1
-		note "round $round: pid $dpid not gone 2 s after SIGKILL; tasks: $(tasks_of "$dpid" | tr '\n' ' ')"
+		note "round $round: pid $dpid not gone 2 s after SIG$sig; tasks: $(tasks_of "$dpid" | tr '\n' ' ')"
 	fi
 	d=$(d_state "$dpid" "$LOAD")
 	[ -n "$d" ] && { bad=1; note "round $round: tasks in D state: $d"; }
@@ -85,9 +125,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	wait "$LOAD" 2>/dev/null
 	wait "$dpid" 2>/dev/null
 done
-note "SIGKILL rounds: $ROUNDS, wedged: $wedged, runtimes not back: $restarts_bad"
-check_eq "no wedge in $ROUNDS SIGKILLs of a busy daemon" 0 "$wedged"
-check_eq "after every SIGKILL the next start brought the runtimes back" 0 "$restarts_bad"
+note "kill rounds: $ROUNDS (SIGKILL, SIGSEGV, SIGABRT in turn), wedged: $wedged, runtimes not back: $restarts_bad"
+check_eq "no wedge in $ROUNDS kills (SIGKILL, SIGSEGV, SIGABRT) of a busy daemon" 0 "$wedged"
+check_eq "after every kill the next start brought the runtimes back" 0 "$restarts_bad"
 start_daemon && ok "a final start mounts again" || not_ok "a final start mounts again"
 check_eq "one mount entry, not a stack" 1 "$(mount_count)"
 if wait_for "[ \"\$(rt_state chatty)\" = ready ]" 20; then ok "the runtimes are back"; else not_ok "the runtimes are back"; fi

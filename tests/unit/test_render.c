@@ -163,10 +163,10 @@ static void test_health_json(void)
 	rt_view_unref(v);
 }
 
-static cJSON *matrix(struct rt_view **vs, size_t n)
+static cJSON *matrix_p(struct rt_view **vs, size_t n, const char *problem)
 {
 	size_t len;
-	char *s = render_matrix(vs, n, "node1", 60, T0, &len);
+	char *s = render_matrix(vs, n, "node1", problem, 60, T0, &len);
 	cJSON *j;
 
 	CHECK(s != NULL);
@@ -175,6 +175,11 @@ static cJSON *matrix(struct rt_view **vs, size_t n)
 	free(s);
 	CHECK(j != NULL);
 	return j;
+}
+
+static cJSON *matrix(struct rt_view **vs, size_t n)
+{
+	return matrix_p(vs, n, NULL);
 }
 
 static const char *mstr(cJSON *j, const char *a, const char *b)
@@ -222,6 +227,20 @@ static void test_matrix(void)
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(rt, "restart_pressure")), 1);
 	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(
 		cJSON_GetObjectItem(rt, "restart_pressure"), 0), "exhausted")));
+	cJSON_Delete(j);
+
+	/* a node problem (the state folder is full) degrades a healthy node */
+	j = matrix_p(vs, 2, "State folder /s cannot be written (No space left on device)");
+	CHECK_STR(mstr(j, "status", "code"), "degraded");
+	CHECK_STR(mstr(j, "status", "severity"), "warn");
+	CHECK_STR(mstr(j, "status", "label"), "Degraded - State is not being saved");
+	CHECK_STR(mstr(j, "status", "aria_hint"),
+		  "Runtime status Degraded - State is not being saved. 1 of 2 runtimes ready; 1 offline; "
+		  "State folder /s cannot be written (No space left on device)");
+	cJSON_Delete(j);
+	/* and leaves an error an error */
+	j = matrix_p(vs, 3, "State folder /s cannot be written (No space left on device)");
+	CHECK_STR(mstr(j, "status", "code"), "error");
 	cJSON_Delete(j);
 
 	/* nothing configured */

@@ -36,7 +36,7 @@ def read(path):
 def bad(what, detail):
     global stale
     stale += 1
-    print("stale: %s: %s" % (what, detail), flush=True)
+    print("stale: %s: %s (at %d)" % (what, detail, now_ms()), flush=True)
 
 
 def check(what, cond, detail):
