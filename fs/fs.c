@@ -167,18 +167,16 @@ static bool is_ctl(fuse_ino_t ino)
 	return ino == TOP_CTL || (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_CTL);
 }
 
-/* Sizes that move with the clock or the output: no attribute caching. */
+/* The kernel may keep attributes (size, mtime) only of what never changes.
+ * For everything else it asks each time: an invalidation cannot be relied
+ * on to reach it.  When the kernel has evicted an inode and a lookup of it
+ * is under way, an invalidation finds nothing to drop, and the lookup's
+ * answer, computed before the change, then stays cached for its timeout.
+ * A stat costs one round trip; a stale size after a ctl write returned
+ * would break the contract. */
 static double attr_timeout(fuse_ino_t ino)
 {
-	if (ino == TOP_EVENTS || ino == TOP_MATRIX)
-		return 0;
-	if (INO_IS_RT(ino)) {
-		enum rt_file f = INO_RT_KIND(ino);
-
-		if (f == RF_LOGS || f == RF_HEALTH || f == RF_BUDGET)
-			return 0;
-	}
-	return TIMEOUT;
+	return ino == INO_ROOT || ino == TOP_README || ino == TOP_NODE ? TIMEOUT : 0;
 }
 
 static int fill_attr(fuse_ino_t ino, struct stat *st)
@@ -360,13 +358,23 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 {
 	(void)attr;
 	(void)fi;
-	/* The notifier truncates a changed file for IN_MODIFY: answer with the
-	 * true attributes, which the kernel then caches.  `>` opens ctl with
-	 * O_TRUNC: accept a truncation of ctl, nothing else. */
+	/* The notifier truncates a changed file for IN_MODIFY: change nothing
+	 * and answer with the true attributes, valid for no time at all.  The
+	 * kernel applies a SETATTR answer whenever the notifier gets to it,
+	 * without the version check that protects other answers from racing
+	 * a later invalidation; a zero timeout makes the next stat ask again.
+	 * `>` opens ctl with O_TRUNC: accept a truncation of ctl, nothing else. */
 	if (from_notifier(req) && !is_dir_ino(ino)) {
+		struct stat st;
+		int r;
+
 		while (hold_notifier)
 			pause();   /* test hook: a worker holds the helper's request */
-		fs_getattr(req, ino, NULL);
+		r = fill_attr(ino, &st);
+		if (r < 0)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_attr(req, &st, 0);
 		return;
 	}
 	if (is_ctl(ino) && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
@@ -929,20 +937,6 @@ bool fs_attached(const char *mountpoint)
 int fs_abort(void)
 {
 	return cur_se ? mnt_abort(conn_min) : 0;
-}
-
-void fs_inval_attr(uint64_t ino)
-{
-	int r;
-
-	/* Attributes only (offset -1): no page is touched, so nothing in the
-	 * kernel's path waits on the mount, and the loop can never hang here.
-	 * Files whose attributes are never cached need nothing. */
-	if (!cur_se || attr_timeout(ino) == 0)
-		return;
-	r = fuse_lowlevel_notify_inval_inode(cur_se, ino, -1, 0);
-	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENOTCONN && r != -ENODEV && r != -ENOSYS)
-		log_debug("invalidation of inode %llu failed: %s", (unsigned long long)ino, strerror(-r));
 }
 
 /* Wait (2 s at most) for the workers; free the session and every open

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "sup.h"
+#include "utf8.h"
 
 struct ev_reader {
 	uint64_t cursor;             /* next sequence number to read */
@@ -91,6 +92,7 @@ void events_emit(const char *kind, cJSON *payload)
 {
 	cJSON *o = cJSON_CreateObject();
 	char ts[32], *txt, *line;
+	size_t len;
 	struct ev_reader *r;
 	struct wake { fuse_req_t req; char *buf; size_t len; struct fuse_pollhandle *ph; } *wk = NULL;
 	size_t nwk = 0, i, cap = 0;
@@ -106,13 +108,16 @@ void events_emit(const char *kind, cJSON *payload)
 	cJSON_Delete(o);
 	if (!txt)
 		return;
-	line = malloc(strlen(txt) + 2);
-	if (!line) {
-		free(txt);
+	/* every line valid JSON, whatever bytes a runtime sent us */
+	line = utf8_clean(txt, strlen(txt), &len);
+	free(txt);
+	if (!line || !(txt = realloc(line, len + 2))) {
+		free(line);
 		return;
 	}
-	sprintf(line, "%s\n", txt);
-	free(txt);
+	line = txt;
+	line[len] = '\n';
+	line[len + 1] = '\0';
 	log_debug("event %.*s", (int)strlen(line) - 1, line);
 
 	pthread_mutex_lock(&ev.mu);

@@ -11,6 +11,7 @@
  */
 #include "manifest.h"
 #include "jsonpos.h"
+#include "utf8.h"
 #include "jsontext.h"
 
 #include <errno.h>
@@ -1470,6 +1471,15 @@ int manifest_parse(const char *file, const char *text, size_t len,
 		err_at(&c, line, col, "invalid JSON");
 		goto out;
 	}
+
+	/* Strings end up in JSON files of the tree: they must be UTF-8. */
+	for (off = utf8_bad(text, len, 0); off < len; off = utf8_bad(text, len, off + 1)) {
+		jsonpos_linecol(text, len, off, &line, &col);
+		err_at(&c, line, col, "invalid UTF-8 (byte 0x%02x): manifests must be UTF-8",
+		       (unsigned char)text[off]);
+	}
+	if (c.nerrs)
+		goto out;
 
 	/* cJSON 1.7.15 wants the terminating NUL inside the length it is given,
 	 * or it places errors at the end one byte early; trailing garbage is

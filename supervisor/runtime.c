@@ -1233,17 +1233,13 @@ void rt_publish(struct runtime *rt)
 		v->mtime[f] = rt->mtime[f];
 	}
 	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
-	/* The new view first, then the kernel forgets the old sizes and times:
-	 * a stat after this sees the new ones. */
+	/* From here on every open and stat sees the new view. */
 	reg_rt_publish(rt->slot, v);
-	if (changed & (1u << RF_STATE))
-		fs_inval_attr(INO_RT(rt->slot, RF_DIR));
 	for (f = RF_STATE; f < RF_COUNT; f++) {
 		char rel[RT_ID_MAX + 40];
 
 		if (!(changed & (1u << f)))
 			continue;
-		fs_inval_attr(INO_RT(rt->slot, f));
 		/* IN_MODIFY for watchers; a ctl change comes from a write to
 		 * it, which raised IN_MODIFY itself */
 		if (rt->announced && f != RF_CTL) {
@@ -1315,7 +1311,6 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	}
 	sup.rts[rt->slot] = rt;
 	reg_dir_touch(TOP_RUNTIMES, now);
-	fs_inval_attr(TOP_RUNTIMES);
 	rt->state = ST_UNKNOWN;
 	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
 	snprintf(rt->ctl_last, sizeof(rt->ctl_last),
@@ -1362,7 +1357,6 @@ void rt_remove(struct runtime *rt)
 	events_emit("runtime.removed", payload_for(rt));
 	reg_rt_remove(rt->slot);
 	reg_dir_touch(TOP_RUNTIMES, now_ms());
-	fs_inval_attr(TOP_RUNTIMES);
 	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
 	sup.matrix_dirty = true;

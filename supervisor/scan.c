@@ -3,11 +3,17 @@
  *
  * inotify reports a finished write (IN_CLOSE_WRITE), a rename into the
  * folder (IN_MOVED_TO: an editor's atomic save is one change), a removal
- * (IN_DELETE, IN_MOVED_FROM).  Each changed file is parsed whole; a file
- * with any error changes nothing that runs, and manifests/<file> says why.
- * A good file is diffed against its last good version: new ids start (if
- * auto_start), changed ids are updated (restarted only when launch fields
- * changed), vanished ids stop and go.
+ * (IN_DELETE, IN_MOVED_FROM), a new symlink (IN_CREATE).  Each changed file
+ * is parsed whole; a file with any error changes nothing that runs, and
+ * manifests/<file> says why.  A good file is diffed against its last good
+ * version: new ids start (if auto_start), changed ids are updated
+ * (restarted only when launch fields changed), vanished ids stop and go.
+ *
+ * Deployments lay manifests out as symlinks: a Kubernetes ConfigMap mount
+ * has `x.json -> ..data/x.json` and `..data -> ..<timestamp>`, and an update
+ * swaps `..data` by a rename.  So a change of `..data`, and any change in a
+ * folder that holds the target of a symlinked manifest (watched too), makes
+ * every file be read again; files whose bytes did not change are left alone.
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -87,12 +93,10 @@ static void publish_file(const char *name, const char *text)
 		return;
 	if (reg_mf_set(name, s, &idx)) {
 		reg_dir_touch(TOP_MANIFESTS, now_ms());
-		fs_inval_attr(TOP_MANIFESTS);
 		notify_created(TOP_MANIFESTS, name, INO_MF_BASE + idx, false);
 	} else {
 		char rel[300];
 
-		fs_inval_attr(INO_MF_BASE + idx);
 		snprintf(rel, sizeof(rel), "manifests/%s", name);
 		notify_changed(INO_MF_BASE + idx, rel);
 	}
@@ -127,8 +131,40 @@ static void check_foreign_ids(const char *name, struct manifest_result *res)
 	free(d);
 }
 
-/* Read and check one file: parse errors, permissions, cross-file ids. */
-static void load_file(const char *name, struct manifest_result *res, bool *gone)
+/* FNV-1a, to tell an unchanged file from a changed one on a rescan. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A name that is a symlink to nothing (or a loop): an error, not a gone
+ * file.  True when it said so. */
+static bool dangling(const char *path, const char *name, int open_errno,
+		     struct manifest_result *res, uint64_t *sig)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+		return false;
+	n = readlink(path, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = '\0';
+	*sig = fnv(fnv(0xcbf29ce484222325ULL, target, strlen(target)), &open_errno, sizeof(open_errno));
+	if (open_errno == ELOOP)
+		manifest_add_error(res, name, 1, 1, "symlink loop (-> %s)", target);
+	else
+		manifest_add_error(res, name, 1, 1, "dangling symlink: its target %s does not exist", target);
+	return true;
+}
+
+/* Read and check one file: parse errors, permissions, cross-file ids.
+ * *sig identifies what was read (bytes, mode, owner). */
+static void load_file(const char *name, struct manifest_result *res, bool *gone, uint64_t *sig)
 {
 	char path[PATH_MAX], *buf = NULL;
 	struct stat st;
@@ -139,15 +175,20 @@ static void load_file(const char *name, struct manifest_result *res, bool *gone)
 	char why[200];
 
 	*gone = false;
+	*sig = 0;
 	memset(res, 0, sizeof(*res));
 	snprintf(path, sizeof(path), "%s/%s", sup.manifests, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR) {
+		int e = errno;
+
+		if ((e == ENOENT || e == ELOOP || e == ENOTDIR) && dangling(path, name, e, res, sig))
+			return;
+		if (e == ENOENT || e == ENOTDIR) {
 			*gone = true;
 			return;
 		}
-		manifest_add_error(res, name, 1, 1, "cannot open: %s", strerror(errno));
+		manifest_add_error(res, name, 1, 1, "cannot open: %s", strerror(e));
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -191,6 +232,8 @@ static void load_file(const char *name, struct manifest_result *res, bool *gone)
 		manifest_add_error(res, name, 1, 1, "file changed while being read");
 		return;
 	}
+	*sig = fnv(fnv(fnv(0xcbf29ce484222325ULL, buf, len), &st.st_mode, sizeof(st.st_mode)),
+		   &st.st_uid, sizeof(st.st_uid));
 	manifest_parse(name, buf, len, &sup.defs, res);
 	free(buf);
 	if (perm) {
@@ -235,7 +278,6 @@ static void remove_file(const char *name)
 	sup.nmfiles--;
 	if (reg_mf_remove(name, &ridx)) {
 		reg_dir_touch(TOP_MANIFESTS, now_ms());
-		fs_inval_attr(TOP_MANIFESTS);
 		notify_removed(TOP_MANIFESTS, name, INO_MF_BASE + ridx, false);
 	}
 	log_info("manifest %s removed", name);
@@ -244,7 +286,9 @@ static void remove_file(const char *name)
 	events_emit("manifest.removed", p);
 }
 
-static void scan_file(const char *name)
+/* Read `name` again and apply it.  `rescan`: a file whose bytes are what
+ * was read last time is left alone (no restart, no event). */
+static void scan_file(const char *name, bool rescan)
 {
 	struct manifest_result res;
 	struct mfile *m;
@@ -254,12 +298,17 @@ static void scan_file(const char *name)
 	size_t tlen = 0;
 	FILE *f;
 	int64_t now = now_ms();
+	uint64_t sig;
 
 	if (manifest_file_ignored(name))
 		return;
-	load_file(name, &res, &gone);
+	load_file(name, &res, &gone, &sig);
 	if (gone) {
 		remove_file(name);
+		manifest_result_free(&res);
+		return;
+	}
+	if (rescan && (m = mfile_find(name, NULL)) && !m->deferred && sig && m->sig == sig) {
 		manifest_result_free(&res);
 		return;
 	}
@@ -269,6 +318,7 @@ static void scan_file(const char *name)
 		return;
 	}
 	m->deferred = false;
+	m->sig = sig;
 	f = open_memstream(&text, &tlen);
 	if (!f) {
 		manifest_result_free(&res);
@@ -363,19 +413,101 @@ void scan_deferred(void)
 	sup.rescan_deferred = false;
 	for (i = 0; i < sup.nmfiles; i++)
 		if (sup.mfiles[i]->deferred)
-			scan_file(sup.mfiles[i]->name);
+			scan_file(sup.mfiles[i]->name, false);
 }
+
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | \
+		    IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)
+
+static int folder_wd = -1;
+
+/* Folders holding the targets of symlinked manifests, watched too. */
+static struct { int wd; char dir[PATH_MAX]; bool used; } *targets;
+static size_t ntargets;
 
 int scan_init(void)
 {
 	sup.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (sup.inotify_fd < 0)
 		return -errno;
-	if (inotify_add_watch(sup.inotify_fd, sup.manifests,
-			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-			      IN_CREATE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF) < 0)
+	folder_wd = inotify_add_watch(sup.inotify_fd, sup.manifests, WATCH_MASK);
+	if (folder_wd < 0)
 		return -errno;
 	return loop_watch(sup.inotify_fd, EPOLLIN, LOOP_TAG(TAG_INOTIFY, 0));
+}
+
+/* The folder a symlink's target is (or would be) in: for a dangling link,
+ * the folder its target names, so that the target appearing is seen. */
+static bool target_dir(const char *link, char *out)
+{
+	char t[PATH_MAX], joined[PATH_MAX * 2], *slash;
+	ssize_t n;
+
+	if (realpath(link, out)) {
+		slash = strrchr(out, '/');
+		if (!slash || slash == out)
+			return false;
+		*slash = '\0';
+		return true;
+	}
+	n = readlink(link, t, sizeof(t) - 1);
+	if (n <= 0)
+		return false;
+	t[n] = '\0';
+	if (t[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", t);
+	else
+		snprintf(joined, sizeof(joined), "%s/%s", sup.manifests, t);
+	slash = strrchr(joined, '/');
+	*slash = '\0';
+	return realpath(joined, out) != NULL;
+}
+
+/* Watch the folder of every symlinked manifest's target; drop the watches
+ * no symlink needs any more. */
+static void watch_targets(char *const *names, size_t n)
+{
+	size_t i, k;
+
+	if (sup.inotify_fd < 0)
+		return;
+	for (k = 0; k < ntargets; k++)
+		targets[k].used = false;
+	for (i = 0; i < n; i++) {
+		char path[PATH_MAX], real[PATH_MAX];
+		struct stat st;
+		int wd;
+
+		snprintf(path, sizeof(path), "%s/%s", sup.manifests, names[i]);
+		if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode) || !target_dir(path, real))
+			continue;
+		if (strcmp(real, sup.manifests) == 0)
+			continue;   /* watched already */
+		wd = inotify_add_watch(sup.inotify_fd, real, WATCH_MASK);
+		if (wd < 0)
+			continue;
+		for (k = 0; k < ntargets && targets[k].wd != wd; k++)
+			;
+		if (k == ntargets) {
+			void *nt = realloc(targets, (ntargets + 1) * sizeof(*targets));
+
+			if (!nt)
+				continue;
+			targets = nt;
+			targets[k].wd = wd;
+			snprintf(targets[k].dir, sizeof(targets[k].dir), "%s", real);
+			ntargets++;
+		}
+		targets[k].used = true;
+	}
+	for (k = 0; k < ntargets;) {
+		if (targets[k].used) {
+			k++;
+			continue;
+		}
+		inotify_rm_watch(sup.inotify_fd, targets[k].wd);
+		targets[k] = targets[--ntargets];
+	}
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -414,7 +546,8 @@ static int list_names(char ***out, size_t *n)
 	return 0;
 }
 
-void scan_all(void)
+/* Read every file of the folder; `rescan`: leave unchanged ones alone. */
+static void scan_folder(bool rescan)
 {
 	char **names;
 	size_t n, i, j;
@@ -435,11 +568,26 @@ void scan_all(void)
 		else
 			i++;
 	}
+	watch_targets(names, n);
 	for (i = 0; i < n; i++) {
-		scan_file(names[i]);
+		scan_file(names[i], rescan);
 		free(names[i]);
 	}
 	free(names);
+}
+
+void scan_all(void)
+{
+	scan_folder(false);
+}
+
+static bool is_symlink(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", sup.manifests, name);
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
 void scan_on_inotify(void)
@@ -448,29 +596,43 @@ void scan_on_inotify(void)
 	ssize_t n;
 	char *p;
 
+	bool rescan = false;
+
 	for (;;) {
 		n = read(sup.inotify_fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;
+			break;
 		for (p = buf; p < buf + n;) {
 			const struct inotify_event *e = (const struct inotify_event *)p;
 
 			p += sizeof(*e) + e->len;
 			if (e->mask & IN_Q_OVERFLOW) {
 				log_warnx("manifest watch overflowed; rescanning %s", sup.manifests);
-				scan_all();
+				rescan = true;
+				continue;
+			}
+			if (e->mask & IN_IGNORED)
+				continue;   /* a watch went (ours, or its folder did) */
+			if (e->wd != folder_wd || (e->len && strcmp(e->name, "..data") == 0)) {
+				/* a target's folder, or a ConfigMap's swap */
+				rescan = true;
 				continue;
 			}
 			if (!e->len || manifest_file_ignored(e->name))
 				continue;
-			/* A new empty file is being written: its close brings it. */
-			if ((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR))
+			/* A new empty file is being written: its close brings it.
+			 * A new symlink is complete at once. */
+			if ((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR) && !is_symlink(e->name))
 				continue;
-			scan_file(e->name);
+			scan_file(e->name, false);
+			if (is_symlink(e->name))
+				rescan = true;   /* its target's folder needs a watch */
 		}
 	}
+	if (rescan)
+		scan_folder(true);
 }
 
 int scan_check(void)
@@ -489,9 +651,10 @@ int scan_check(void)
 	}
 	for (i = 0; i < n; i++) {
 		struct manifest_result res;
+		uint64_t sig;
 		bool gone;
 
-		load_file(names[i], &res, &gone);
+		load_file(names[i], &res, &gone, &sig);
 		if (!gone) {
 			/* duplicates across files, as the daemon would see them */
 			for (k = 0; k < res.nspecs && !res.nerrors; k++) {

@@ -113,6 +113,7 @@ struct mfile {
 	size_t nspecs;
 	bool ok;
 	bool deferred;               /* an id waited for its old runtime to go */
+	uint64_t sig;                /* what was read last (bytes, mode, owner) */
 };
 
 struct sup {

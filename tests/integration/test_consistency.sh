@@ -17,8 +17,15 @@ wait_state rw ready 30
 wait_state peer ready 30
 check_eq "both runtimes ready" "ready ready" "$(rt_state rw) $(rt_state peer)"
 
+# While the client runs, the kernel keeps dropping its dentry and inode
+# caches: an inode it has to look up again is where an invalidation can miss
+# (it found nothing to drop while the lookup was under way).
+( while :; do echo 2 >/proc/sys/vm/drop_caches; sleep 0.02; done ) &
+DROPPER=$!
+HELPERS+=("$DROPPER")
 out=$(timeout -k 5 600 python3 "$(dirname "$0")/py/rw_client.py" "$MNT" rw peer "$PAIRS" 2>&1)
 rc=$?
+kill "$DROPPER" 2>/dev/null
 summary=$(printf '%s\n' "$out" | grep '^pairs=' | tail -n 1)
 note "read-your-writes: $summary"
 printf '%s\n' "$out" | grep -E '^(stale|error)' | head -n 20 | sed 's/^/# /'

@@ -416,6 +416,23 @@ static void test_syntax(void)
 	EXPECT_ERRORS(&res, "nil.json:1:1: empty file");
 	manifest_result_free(&res);
 
+	/* Strings must be UTF-8: every bad byte is named, at its position. */
+	EXPECT_ONE("{\"id\":\"x\",\n \"name\":\"caf\xe9\"}",
+		   "t.json:2:13: invalid UTF-8 (byte 0xe9): manifests must be UTF-8");
+	CHECK_INT(parse_str("u.json", "{\"id\":\"a\xff\",\"adapter\":\"process\",\n"
+			    "\"process\":{\"command\":\"x\",\"args\":[\"\xc0\xaf\",\"\xed\xa0\x80\"]}}", &res), -EINVAL);
+	EXPECT_ERRORS(&res, "u.json:1:9: invalid UTF-8 (byte 0xff): manifests must be UTF-8",
+		      "u.json:2:35: invalid UTF-8 (byte 0xc0): manifests must be UTF-8",
+		      "u.json:2:36: invalid UTF-8 (byte 0xaf): manifests must be UTF-8",
+		      "u.json:2:40: invalid UTF-8 (byte 0xed): manifests must be UTF-8",
+		      "u.json:2:41: invalid UTF-8 (byte 0xa0): manifests must be UTF-8",
+		      "u.json:2:42: invalid UTF-8 (byte 0x80): manifests must be UTF-8");
+	manifest_result_free(&res);
+	/* and valid multi-byte text is fine */
+	CHECK_INT(parse_str("v.json", "{\"id\":\"v\",\"adapter\":\"process\",\"name\":\"caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\xa6\x99\","
+			    "\"process\":{\"command\":\"x\"}}", &res), 0);
+	manifest_result_free(&res);
+
 	/* cJSON's own offsets: at the offending byte, or just past the end. */
 	EXPECT_ONE("{\"id\":\"x\"} x", "t.json:1:12: invalid JSON");
 	EXPECT_ONE("{\"id\":\"x\"}\n}\n", "t.json:2:1: invalid JSON");
@@ -636,11 +653,19 @@ static void test_field_errors(void)
 		snprintf(text, sizeof(text), RT("", ",\"%s\":1"), name);
 		snprintf(msg, sizeof(msg), "t.json:1:57: unknown field \"%.65s...\"", name);
 		EXPECT_ONE(text, msg);
-		memset(name, 0x86, 100);		/* continuation bytes only */
+		/* continuation bytes only: not UTF-8, each byte is an error */
+		memset(name, 0x86, 100);
 		name[100] = '\0';
 		snprintf(text, sizeof(text), RT("", ",\"%s\":1"), name);
-		snprintf(msg, sizeof(msg), "t.json:1:57: unknown field \"%.67s...\"", name);
-		EXPECT_ONE(text, msg);
+		{
+			struct manifest_result res;
+
+			CHECK_INT(parse_str("t.json", text, &res), -EINVAL);
+			CHECK_INT(res.nerrors, 100);
+			CHECK_STR(res.nerrors ? res.errors[0] : NULL,
+				  "t.json:1:58: invalid UTF-8 (byte 0x86): manifests must be UTF-8");
+			manifest_result_free(&res);
+		}
 	}
 	/* \u0000 would cut a string short */
 	EXPECT_ONE("{\"id\":\"t\",\"adapter\":\"process\",\"process\":{\"command\":\"/bin/x\\u0000y\"}}",
