@@ -720,7 +720,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	command_text(buf, size, c->text, sizeof(c->text));
 	c->parse_err = ctl_parse(buf, size, of->root, &c->ctl, c->errmsg, sizeof(c->errmsg));
 	(void)ino;
-	if (!c->parse_err && c->ctl.wait_s >= 0) {
+	if (!c->parse_err && c->ctl.wait_s > 0) {   /* wait=0: no wait at all */
 		c->park_id = loop_park_id();
 		fuse_req_interrupt_func(req, on_ctl_interrupt, (void *)(uintptr_t)c->park_id);
 	}
