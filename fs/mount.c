@@ -317,6 +317,11 @@ static int owner_write(const char *state)
 	return 0;
 }
 
+int mnt_owner_repid(const char *state)
+{
+	return owner_fd < 0 ? 0 : owner_write(state);
+}
+
 void mnt_release(void)
 {
 	if (owner_fd < 0)

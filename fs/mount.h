@@ -43,6 +43,8 @@ bool proc_dying(pid_t pid);
  * 0, -EBUSY (a live owner, or a foreign mount) or another -errno; `err`
  * says what. */
 int mnt_claim(const char *mp, const char *state, char *err, size_t errlen);
+/* After daemon(): the owner file names the new pid. */
+int mnt_owner_repid(const char *state);
 /* Drop a dead mount of ours still attached at `mp` (after a lost session). */
 int mnt_clear_own(const char *mp, unsigned maj, unsigned min);
 /* At a clean exit: remove the owner file (the lock goes with the process). */

@@ -222,9 +222,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arw-supervisor: %s\n", err);
 		return r == -EBUSY ? 1 : 2;
 	}
-	if (!foreground && daemon(1, 1) < 0) {
-		fprintf(stderr, "arw-supervisor: cannot daemonize: %s\n", strerror(errno));
-		return 1;
+	if (!foreground) {
+		if (daemon(1, 1) < 0) {
+			fprintf(stderr, "arw-supervisor: cannot daemonize: %s\n", strerror(errno));
+			return 1;
+		}
+		/* the locks came along; the pid they name did not */
+		persist_lock_repid(sup.mount);
+		mnt_owner_repid(sup.state);
 	}
 
 	/* Before any thread: every thread inherits this mask. */

@@ -67,9 +67,9 @@ static void lock_holder(int fd, pid_t *pid, char *mount, size_t len)
 int persist_lock(const char *mount, char *err, size_t errlen)
 {
 	struct timespec ts = { 0, 20 * 1000000 };
-	char path[PATH_MAX], buf[PATH_MAX + 64];
+	char path[PATH_MAX];
 	struct stat st;
-	int tries, n;
+	int tries;
 
 	snprintf(path, sizeof(path), "%s/lock", state_dir);
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -106,10 +106,17 @@ int persist_lock(const char *mount, char *err, size_t errlen)
 		lock_fd = -1;
 		return -EWOULDBLOCK;
 	}
-	n = snprintf(buf, sizeof(buf), "pid %d\nmount %s\n", (int)getpid(), mount);
-	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)n, 0) != n)
-		log_warn("state folder %s: cannot record our pid in the lock file", state_dir);
+	persist_lock_repid(mount);
 	return 0;
+}
+
+void persist_lock_repid(const char *mount)
+{
+	char buf[PATH_MAX + 64];
+	int n = snprintf(buf, sizeof(buf), "pid %d\nmount %s\n", (int)getpid(), mount);
+
+	if (lock_fd >= 0 && (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)n, 0) != n))
+		log_warn("state folder %s: cannot record our pid in the lock file", state_dir);
 }
 
 int persist_init(const char *dir)

@@ -24,6 +24,8 @@ int persist_init(const char *state_dir);
  * kernel gets its FUSE connection aborted and is waited for, 2 s at most),
  * -EEXIST when `lock` is not a regular file.  `err` says what. */
 int persist_lock(const char *mount, char *err, size_t errlen);
+/* After daemon(): the lock file names the new pid. */
+void persist_lock_repid(const char *mount);
 /* Load a runtime's state: desired and counted restarts (into b).  A file
  * that cannot be read or parsed (a symlink, a FIFO, too large, truncated,
  * garbage) is renamed to <file>.corrupt and the state starts fresh: then
