@@ -167,14 +167,31 @@ static bool is_ctl(fuse_ino_t ino)
 	return ino == TOP_CTL || (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_CTL);
 }
 
-/* The kernel may keep attributes (size, mtime) only of what never changes.
- * For everything else it asks each time: an invalidation cannot be relied
- * on to reach it.  When the kernel has evicted an inode and a lookup of it
- * is under way, an invalidation finds nothing to drop, and the lookup's
- * answer, computed before the change, then stays cached for its timeout.
- * A stat costs one round trip; a stale size after a ctl write returned
- * would break the contract. */
+/* How long the kernel may keep the attributes (size, mtime) a getattr
+ * answer gives.  Sizes that move with the clock or the output: not at all.
+ * The others for 1 s: the loop drops them (fs_inval_attr) whenever the
+ * content changes, before it answers the ctl write that caused it.  A
+ * getattr answer computed before a change cannot outlive the invalidation:
+ * the kernel discards answers to requests older than it. */
 static double attr_timeout(fuse_ino_t ino)
+{
+	if (ino == TOP_EVENTS || ino == TOP_MATRIX)
+		return 0;
+	if (INO_IS_RT(ino)) {
+		enum rt_file f = INO_RT_KIND(ino);
+
+		if (f == RF_LOGS || f == RF_HEALTH || f == RF_BUDGET)
+			return 0;
+	}
+	return TIMEOUT;
+}
+
+/* The same for the attributes in a lookup answer: only for what never
+ * changes.  An invalidation cannot reach a lookup under way for an inode the
+ * kernel has evicted (it finds nothing to drop), and the lookup's answer,
+ * computed before the change, would then stay cached for its timeout.  With
+ * none, the next stat or permission check asks again, with a getattr. */
+static double entry_attr_timeout(fuse_ino_t ino)
 {
 	return ino == INO_ROOT || ino == TOP_README || ino == TOP_NODE ? TIMEOUT : 0;
 }
@@ -260,7 +277,7 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, uint32_t gen)
 	}
 	e.ino = ino;
 	e.generation = gen;
-	e.attr_timeout = attr_timeout(ino);
+	e.attr_timeout = entry_attr_timeout(ino);
 	e.entry_timeout = TIMEOUT;
 	fuse_reply_entry(req, &e);
 }
@@ -356,34 +373,31 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
+	struct stat st;
+	int r;
+
 	(void)attr;
 	(void)fi;
-	/* The notifier truncates a changed file for IN_MODIFY: change nothing
-	 * and answer with the true attributes, valid for no time at all.  The
-	 * kernel applies a SETATTR answer whenever the notifier gets to it,
-	 * without the version check that protects other answers from racing
-	 * a later invalidation; a zero timeout makes the next stat ask again.
-	 * `>` opens ctl with O_TRUNC: accept a truncation of ctl, nothing else. */
+	/* Accepted, changing nothing: the notifier's truncate of a changed file
+	 * (for IN_MODIFY), and a truncation of ctl (`>` opens it with O_TRUNC).
+	 * The answer holds the true attributes, valid for no time at all: the
+	 * kernel applies a SETATTR answer whenever its caller gets to it,
+	 * without the check that discards other answers older than an
+	 * invalidation, so a cached copy could be stale. */
 	if (from_notifier(req) && !is_dir_ino(ino)) {
-		struct stat st;
-		int r;
-
 		while (hold_notifier)
 			pause();   /* test hook: a worker holds the helper's request */
-		r = fill_attr(ino, &st);
-		if (r < 0)
-			fuse_reply_err(req, -r);
-		else
-			fuse_reply_attr(req, &st, 0);
+	} else if (!is_ctl(ino) || (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
+						FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME |
+						FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME))) {
+		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if (is_ctl(ino) && !(to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
-					 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME |
-					 FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME))) {
-		fs_getattr(req, ino, NULL);
-		return;
-	}
-	fuse_reply_err(req, EPERM);
+	r = fill_attr(ino, &st);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, 0);
 }
 
 static struct fs_open *of_new(enum of_kind kind, fuse_ino_t ino)
@@ -937,6 +951,20 @@ bool fs_attached(const char *mountpoint)
 int fs_abort(void)
 {
 	return cur_se ? mnt_abort(conn_min) : 0;
+}
+
+void fs_inval_attr(uint64_t ino)
+{
+	int r;
+
+	/* Attributes only (offset -1): no page is touched, so nothing in the
+	 * kernel's path waits on the mount, and the loop can never hang here.
+	 * Attributes that are never cached need nothing. */
+	if (!cur_se || attr_timeout(ino) == 0)
+		return;
+	r = fuse_lowlevel_notify_inval_inode(cur_se, ino, -1, 0);
+	if (r < 0 && r != -ENOENT && r != -EBADF && r != -ENOTCONN && r != -ENODEV && r != -ENOSYS)
+		log_debug("invalidation of inode %llu failed: %s", (unsigned long long)ino, strerror(-r));
 }
 
 /* Wait (2 s at most) for the workers; free the session and every open

@@ -231,23 +231,23 @@ static int owner_file(const char *mp, char *out, size_t len)
 	return 0;
 }
 
-/* pid and state folder of the file's writer. */
-static void owner_read(int fd, pid_t *pid, char *state, size_t len)
+void holder_read(int fd, const char *key, pid_t *pid, char *val, size_t len)
 {
-	char buf[PATH_MAX + 64], *s;
+	char buf[PATH_MAX + 64], pat[32], *s;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	int p = 0;
 
 	*pid = 0;
-	snprintf(state, len, "?");
+	val[0] = '\0';
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
 	if (sscanf(buf, "pid %d", &p) == 1)
 		*pid = p;
-	if ((s = strstr(buf, "\nstate "))) {
-		s += 7;
-		snprintf(state, len, "%.*s", (int)strcspn(s, "\n"), s);
+	snprintf(pat, sizeof(pat), "\n%s ", key);
+	if ((s = strstr(buf, pat))) {
+		s += strlen(pat);
+		snprintf(val, len, "%.*s", (int)strcspn(s, "\n"), s);
 	}
 }
 
@@ -282,7 +282,7 @@ static int owner_lock(const char *mp, char *err, size_t errlen)
 			owner_fd = -1;
 			continue;
 		}
-		owner_read(owner_fd, &pid, state, sizeof(state));
+		holder_read(owner_fd, "state", &pid, state, sizeof(state));
 		close(owner_fd);
 		owner_fd = -1;
 		if (pid > 0 && proc_dying(pid)) {

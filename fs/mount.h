@@ -32,6 +32,9 @@ int mnt_top(const char *mp, struct mnt_entry *e);
 bool mnt_attached(const char *mp, unsigned maj, unsigned min);
 /* Abort FUSE connection `min` through fusectl (mounting it if needed). */
 int mnt_abort(unsigned min);
+/* Of a lock file that says "pid N" and "<key> <value>" lines: N and the
+ * value ("" when missing). */
+void holder_read(int fd, const char *key, pid_t *pid, char *val, size_t len);
 /* Does process `pid` exist but is dying (a zombie leader, or a SIGKILL
  * pending on one of its threads)? */
 bool proc_dying(pid_t pid);

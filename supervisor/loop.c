@@ -284,8 +284,10 @@ static void root_record(const char *text, const char *result)
 	snprintf(sup.root_ctl_last, sizeof(sup.root_ctl_last), "last: %s\nat: %s\nresult: %s\n",
 		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
 	s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now_ms());
-	if (s)
+	if (s) {
 		reg_top_set(TOP_CTL, s);
+		fs_inval_attr(TOP_CTL);
+	}
 }
 
 static void begin_shutdown(const char *why)
@@ -388,7 +390,7 @@ static void root_ctl(struct loop_cmd *c)
 		int err;
 
 		log_info("ctl: %s", ctl_verb_name(c->ctl.verb));
-		err = stop ? rt_stop_all() : rt_start_all();
+		err = rt_set_all(!stop);
 		if (err) {
 			snprintf(result, sizeof(result), "error: carried out (%s), but not saved: %s "
 				 "(state folder %s); it is lost if the supervisor restarts",
@@ -471,23 +473,24 @@ static void drain_cmds(void)
 	}
 }
 
-/* Answer whatever is still queued when the loop ends. */
-static void refuse_cmds(void)
+/* Answer every queued command with `err` (and queue nothing more, when
+ * `close`: the loop has ended). */
+static void refuse_queued(int err, const char *why, bool close)
 {
 	struct loop_cmd *c, *next;
 
 	pthread_mutex_lock(&cmdq.mu);
 	c = cmdq.head;
 	cmdq.head = cmdq.tail = NULL;
-	cmdq.closed = true;
+	if (close)
+		cmdq.closed = true;
 	pthread_mutex_unlock(&cmdq.mu);
 	for (; c; c = next) {
 		next = c->next;
 		if (c->kind != CMD_INTERRUPT)
-			loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
+			loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, why);
 		free(c);
 	}
-	flush_replies(true);
 }
 
 static void drain_signals(void)
@@ -603,19 +606,9 @@ static void give_up(const char *why)
 /* Answer whatever holds a request of the dead session. */
 static void drop_parked(void)
 {
-	struct loop_cmd *c, *next;
 	size_t i;
 
-	pthread_mutex_lock(&cmdq.mu);
-	c = cmdq.head;
-	cmdq.head = cmdq.tail = NULL;
-	pthread_mutex_unlock(&cmdq.mu);
-	for (; c; c = next) {
-		next = c->next;
-		if (c->kind != CMD_INTERRUPT)
-			loop_reply(c->req, c->of, ENOTCONN, 0, "error %s: the tree was lost", c->text);
-		free(c);
-	}
+	refuse_queued(ENOTCONN, "the tree was lost", false);
 	nearly = 0;
 	waiter_fail_all(&sup.root_waiters, ENOTCONN, "the tree was lost");
 	for (i = 0; i < sup.nrts; i++)
@@ -794,7 +787,8 @@ int loop_run(void)
 		}
 	}
 	events_shutdown();
-	refuse_cmds();
+	refuse_queued(ESHUTDOWN, "the supervisor is shutting down", true);
+	flush_replies(true);
 	return 0;
 }
 

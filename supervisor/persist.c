@@ -44,26 +44,6 @@ static int mkdir_p(const char *path)
 
 static int lock_fd = -1;
 
-/* The holder's pid and mount point, as persist_lock writes them. */
-static void lock_holder(int fd, pid_t *pid, char *mount, size_t len)
-{
-	char buf[PATH_MAX + 64], *m;
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	int p = 0;
-
-	*pid = 0;
-	mount[0] = '\0';
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	if (sscanf(buf, "pid %d", &p) == 1)
-		*pid = p;
-	if ((m = strstr(buf, "\nmount "))) {
-		m += 7;
-		snprintf(mount, len, "%.*s", (int)strcspn(m, "\n"), m);
-	}
-}
-
 int persist_lock(const char *mount, char *err, size_t errlen)
 {
 	struct timespec ts = { 0, 20 * 1000000 };
@@ -87,7 +67,7 @@ int persist_lock(const char *mount, char *err, size_t errlen)
 		pid_t pid;
 		struct mnt_entry e;
 
-		lock_holder(lock_fd, &pid, mnt, sizeof(mnt));
+		holder_read(lock_fd, "mount", &pid, mnt, sizeof(mnt));
 		/* A holder that is dying but stuck in the kernel (a SIGKILLed
 		 * daemon whose request on its own mount is never answered) lets
 		 * go once its connection is aborted. */

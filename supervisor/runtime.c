@@ -1233,13 +1233,17 @@ void rt_publish(struct runtime *rt)
 		v->mtime[f] = rt->mtime[f];
 	}
 	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
-	/* From here on every open and stat sees the new view. */
+	/* The new view first, then the kernel forgets the old sizes and times:
+	 * from here on every open and stat sees the new ones. */
 	reg_rt_publish(rt->slot, v);
+	if (changed & (1u << RF_STATE))
+		fs_inval_attr(INO_RT(rt->slot, RF_DIR));
 	for (f = RF_STATE; f < RF_COUNT; f++) {
 		char rel[RT_ID_MAX + 40];
 
 		if (!(changed & (1u << f)))
 			continue;
+		fs_inval_attr(INO_RT(rt->slot, f));
 		/* IN_MODIFY for watchers; a ctl change comes from a write to
 		 * it, which raised IN_MODIFY itself */
 		if (rt->announced && f != RF_CTL) {
@@ -1311,6 +1315,7 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	}
 	sup.rts[rt->slot] = rt;
 	reg_dir_touch(TOP_RUNTIMES, now);
+	fs_inval_attr(TOP_RUNTIMES);
 	rt->state = ST_UNKNOWN;
 	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
 	snprintf(rt->ctl_last, sizeof(rt->ctl_last),
@@ -1357,6 +1362,7 @@ void rt_remove(struct runtime *rt)
 	events_emit("runtime.removed", payload_for(rt));
 	reg_rt_remove(rt->slot);
 	reg_dir_touch(TOP_RUNTIMES, now_ms());
+	fs_inval_attr(TOP_RUNTIMES);
 	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
 	sup.matrix_dirty = true;
@@ -1616,7 +1622,9 @@ void rt_stop_for_shutdown(struct runtime *rt)
 	rt->dirty = true;
 }
 
-int rt_start_all(void)
+/* start-all (up) or stop-all: every runtime's desired state, saved and
+ * acted on.  0, or the errno of the first save that failed. */
+int rt_set_all(bool up)
 {
 	size_t i;
 	int err = 0, r;
@@ -1626,34 +1634,17 @@ int rt_start_all(void)
 
 		if (!rt || rt->removing)
 			continue;
-		rt->desired = DESIRED_AUTO;
+		rt->desired = up ? DESIRED_AUTO : DESIRED_DOWN;
 		rt->latched = false;
 		if ((r = save_state(rt)) && !err)
 			err = r;
-		if (!is_up(rt))
+		if (up && !is_up(rt)) {
 			rt_start(rt, mono_ms());
-		rt->dirty = true;
-	}
-	return err;
-}
-
-int rt_stop_all(void)
-{
-	size_t i;
-	int err = 0, r;
-
-	for (i = 0; i < sup.nrts; i++) {
-		struct runtime *rt = sup.rts[i];
-
-		if (!rt || rt->removing)
-			continue;
-		rt->desired = DESIRED_DOWN;
-		rt->latched = false;
-		if ((r = save_state(rt)) && !err)
-			err = r;
-		rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-		if (rt->phase == PH_IDLE)
-			set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+		} else if (!up) {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			if (rt->phase == PH_IDLE)
+				set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+		}
 		rt->dirty = true;
 	}
 	return err;

@@ -93,10 +93,12 @@ static void publish_file(const char *name, const char *text)
 		return;
 	if (reg_mf_set(name, s, &idx)) {
 		reg_dir_touch(TOP_MANIFESTS, now_ms());
+		fs_inval_attr(TOP_MANIFESTS);
 		notify_created(TOP_MANIFESTS, name, INO_MF_BASE + idx, false);
 	} else {
 		char rel[300];
 
+		fs_inval_attr(INO_MF_BASE + idx);
 		snprintf(rel, sizeof(rel), "manifests/%s", name);
 		notify_changed(INO_MF_BASE + idx, rel);
 	}
@@ -278,6 +280,7 @@ static void remove_file(const char *name)
 	sup.nmfiles--;
 	if (reg_mf_remove(name, &ridx)) {
 		reg_dir_touch(TOP_MANIFESTS, now_ms());
+		fs_inval_attr(TOP_MANIFESTS);
 		notify_removed(TOP_MANIFESTS, name, INO_MF_BASE + ridx, false);
 	}
 	log_info("manifest %s removed", name);

@@ -169,9 +169,9 @@ bool rt_interrupt(struct runtime *rt, uint64_t park_id);
  * to keep waiting (stop waits for down, the rest for ready). */
 int rt_wait_status(const struct runtime *rt, enum ctl_verb verb);
 struct runtime *rt_find(const char *id);
-/* 0, or the errno of the first runtime whose new state could not be saved */
-int rt_start_all(void);
-int rt_stop_all(void);
+/* start-all (up) or stop-all: 0, or the errno of the first runtime whose
+ * new desired state could not be saved */
+int rt_set_all(bool up);
 
 /* scan.c */
 int scan_init(void);
