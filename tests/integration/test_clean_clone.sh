@@ -31,9 +31,10 @@ for p in (18080, 18081, 18082):
 [ -z "$busy" ] || { not_ok "the example ports are free" "port(s) $busy in use: stop your own \`make run\` first"; exit 1; }
 
 RUNLOG=$T/make-run.log
-# as a new user types it: none of this test run's make variables (make test
-# SANITIZE=... passes them down in MAKEFLAGS)
-( cd "$CLONE" && exec env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL setsid make run MOUNT="$MNT" ) >"$RUNLOG" 2>&1 &
+# as a new user types it: none of this test run's variables (make test
+# SANITIZE=... exports SANITIZE and MAKEFLAGS), only where owner files go
+( cd "$CLONE" && exec env -i PATH="$PATH" HOME="$HOME" ARW_RUN_DIR="$ARW_RUN_DIR" \
+	setsid make run MOUNT="$MNT" ) >"$RUNLOG" 2>&1 &
 MAKE_PID=$!
 # kill the whole session of `make run` if the test ends early
 CLEANUP_HOOKS+=('kill -KILL -- "-$MAKE_PID" 2>/dev/null; sleep 0.2')
