@@ -257,7 +257,9 @@ owner_file() { echo "$ARW_RUN_DIR/$(printf '%s' "$1" | sed 's|%|%25|g; s|/|%2F|g
 mounted() { awk -v m="$MNT" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 mount_count() { awk -v m="$MNT" '$2 == m { n++ } END { print n + 0 }' /proc/mounts; }
 
-daemon_up() { mounted && [ -f "$MNT/node" ] && [ -d "$MNT/runtimes" ]; }
+# Read, not stat: the kernel may answer a stat of a dead mount from its
+# cache (`node` keeps its attributes for 1 s), an open it cannot.
+daemon_up() { mounted && [ -n "$(rf "$MNT/node")" ] && [ -d "$MNT/runtimes" ]; }
 
 # start_daemon [EXTRA ARGS...]: in the background, as our child.  DAEMON_WRAP
 # (an array) is a command that execs it, e.g. (prlimit --nofile=64:64).

@@ -66,7 +66,7 @@ notifier_of() {   # the daemon's child that is a copy of itself: the helper
 }
 for sig in KILL SEGV ABRT; do
 	export ARW_TEST_HOLD_NOTIFIER=1
-	start_daemon || { not_ok "held notifier, SIG$sig: the daemon mounts"; break; }
+	start_daemon || { not_ok "held notifier, SIG$sig: the daemon mounts"; exit 1; }
 	unset ARW_TEST_HOLD_NOTIFIER
 	wait_for "[ \"\$(rt_state flip)\" = ready ]" 20
 	rt_pid chatty >/dev/null; rt_pid flip >/dev/null; rt_pid crashy >/dev/null
@@ -95,7 +95,7 @@ wedged=0 slow=0 restarts_bad=0
 for ((round = 1; round <= ROUNDS; round++)); do
 	if ! start_daemon; then
 		not_ok "round $round: the daemon mounts again" "$(tail -n 5 "$DLOG" | tr '\n' '|')"
-		break
+		exit 1   # (the cleanup stops it, if it runs after all)
 	fi
 	if ! wait_for "[ \"\$(rt_state chatty)\" = ready ] && [ \"\$(rt_state flip)\" = ready ]" 20; then
 		restarts_bad=$((restarts_bad + 1))
