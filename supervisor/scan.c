@@ -425,7 +425,7 @@ void scan_deferred(void)
 static int folder_wd = -1;
 
 /* Folders holding the targets of symlinked manifests, watched too. */
-static struct { int wd; char dir[PATH_MAX]; bool used; } *targets;
+static struct { int wd; bool used; } *targets;
 static size_t ntargets;
 
 int scan_init(void)
@@ -498,7 +498,6 @@ static void watch_targets(char *const *names, size_t n)
 				continue;
 			targets = nt;
 			targets[k].wd = wd;
-			snprintf(targets[k].dir, sizeof(targets[k].dir), "%s", real);
 			ntargets++;
 		}
 		targets[k].used = true;
