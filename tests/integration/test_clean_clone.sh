@@ -18,11 +18,13 @@ fi
 check "the clone has the example manifests" "ls '$CLONE'/configs/runtimes.d/*.json >/dev/null 2>&1"
 
 # The example manifests use fixed ports: a `make run` of the developer's own
-# would make this test meaningless.
+# would make this test meaningless.  (SO_REUSEADDR, as the stub has: a
+# connection of an earlier run in TIME_WAIT is no listener.)
 busy=$(python3 -c '
 import socket
 for p in (18080, 18081, 18082):
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind(("127.0.0.1", p))
     except OSError:

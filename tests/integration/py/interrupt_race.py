@@ -36,13 +36,23 @@ for i in range(rounds):
     os.close(r)
     # 0..2 ms: before, while, or after the daemon takes the write
     time.sleep(random.random() * 0.002)
-    os.kill(pid, signal.SIGINT)
+    # Again every 50 ms: a signal that lands between Python's own check and
+    # the write's system call is taken in user space, and the write then
+    # blocks with nothing to interrupt it.  Once the write is waiting in the
+    # kernel, a signal is forwarded to the daemon (only the first one: later
+    # ones do not wake the kernel's wait), so a lost interrupt still leaves
+    # the writer stuck.
     deadline = time.monotonic() + 5
+    next_sig = 0
     while True:
+        now = time.monotonic()
+        if now >= next_sig:
+            os.kill(pid, signal.SIGINT)
+            next_sig = now + 0.05
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        if time.monotonic() > deadline:
+        if now > deadline:
             stuck += 1
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
