@@ -24,6 +24,11 @@
  *   --load-ms N          STUB_LOAD_MS          model "loading" time (300)
  *   --listen-delay-ms N  STUB_LISTEN_DELAY_MS  time before listening (10)
  *   --spawn-child        STUB_SPAWN_CHILD=1    fork a child that pause()s
+ *   --spawn-escaper      STUB_SPAWN_ESCAPER=1  a child forks a grandchild that calls
+ *                                              setsid(), ignores SIGTERM and pause()s;
+ *                                              its pid goes to stdout ("escaper pid N")
+ *   --fork-children N    STUB_FORK_CHILDREN    N children, each in a session of its
+ *                                              own, ignoring SIGTERM (a helper pile-up)
  *   --require-model      (flag only)           missing -m file: abort()
  *
  * Design: one thread per connection (2 s receive/send timeouts), a poll()
@@ -86,6 +91,8 @@ static long g_hang_after_ms = -1;       /* -1: off */
 static long g_flood = 0;                /* bytes per second, 0: off */
 static bool g_ignore_sigterm = false;
 static bool g_spawn_child = false;
+static bool g_spawn_escaper = false;
+static long g_fork_children = 0;
 
 struct num_knob {
     const char *flag;
@@ -102,6 +109,7 @@ static const struct num_knob num_knobs[] = {
     { "--flood-bytes-per-sec", "STUB_FLOOD",           &g_flood,           0, 1024L * 1024L * 1024L },
     { "--load-ms",             "STUB_LOAD_MS",         &g_load_ms,         0, 86400000L },
     { "--listen-delay-ms",     "STUB_LISTEN_DELAY_MS", &g_listen_delay_ms, 0, 86400000L },
+    { "--fork-children",       "STUB_FORK_CHILDREN",   &g_fork_children,   0, 100000L },
 };
 
 struct bool_knob {
@@ -113,6 +121,7 @@ struct bool_knob {
 static const struct bool_knob bool_knobs[] = {
     { "--ignore-sigterm", "STUB_IGNORE_SIGTERM", &g_ignore_sigterm },
     { "--spawn-child",    "STUB_SPAWN_CHILD",    &g_spawn_child },
+    { "--spawn-escaper",  "STUB_SPAWN_ESCAPER",  &g_spawn_escaper },
     { "--require-model",  NULL,                  &g_require_model },
 };
 
@@ -816,6 +825,8 @@ static void usage(FILE *f)
 "  --ignore-sigterm         ignore SIGTERM and SIGINT [STUB_IGNORE_SIGTERM=1]\n"
 "  --flood-bytes-per-sec N  junk lines on stdout at N bytes/s [STUB_FLOOD]\n"
 "  --spawn-child            fork a child that sleeps in the same process group\n"
+"  --spawn-escaper          a grandchild that calls setsid() and ignores SIGTERM\n"
+"  --fork-children N        N children in sessions of their own, ignoring SIGTERM\n"
 "                           [STUB_SPAWN_CHILD=1]\n"
 "  -h, --help               this text\n");
 }
@@ -1022,6 +1033,53 @@ static void accept_one(int lfd)
 
 /* ------------------------------------------------------------------ */
 
+/* A helper that leaves: its own session, deaf to SIGTERM, asleep. */
+static void sleep_forever(bool own_session)
+{
+    sigset_t none;
+
+    if (own_session)
+        setsid();
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_DFL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (;;)
+        pause();
+}
+
+/* child -> grandchild: the grandchild escapes the process group. */
+static void spawn_escaper(void)
+{
+    int p[2];
+    pid_t c;
+
+    if (pipe(p) < 0)
+        return;
+    c = fork();
+    if (c == 0) {
+        pid_t g = fork();
+        if (g == 0) {
+            close(p[0]);
+            setsid();
+            pid_t me = getpid();
+            if (write(p[1], &me, sizeof(me)) < 0)
+                _exit(1);
+            close(p[1]);
+            sleep_forever(false);
+        }
+        sleep_forever(false);   /* the child stays in the group, deaf to TERM too */
+    }
+    close(p[1]);
+    if (c > 0) {
+        pid_t g = 0;
+        if (read(p[0], &g, sizeof(g)) == (ssize_t)sizeof(g))
+            printf("stub-llama: escaper pid %ld (child %ld)\n", (long)g, (long)c);
+    }
+    close(p[0]);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1053,6 +1111,20 @@ int main(int argc, char **argv)
         if (child < 0)
             fprintf(stderr, "stub-llama: fork: %s\n", strerror(errno));
     }
+    if (g_spawn_escaper)
+        spawn_escaper();
+    for (long i = 0; i < g_fork_children; i++) {
+        pid_t c = fork();
+        if (c == 0)
+            sleep_forever(true);
+        if (c < 0) {
+            fprintf(stderr, "stub-llama: fork %ld: %s\n", i, strerror(errno));
+            break;
+        }
+    }
+    if (g_fork_children)
+        printf("stub-llama: forked %ld children\n", g_fork_children);
+    fflush(stdout);
 
     log_init();
     start_thread(logger_main, NULL, "logger");

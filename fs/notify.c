@@ -131,6 +131,11 @@ int notify_pidfd(void)
 	return pidfd;
 }
 
+pid_t notify_pid(void)
+{
+	return child;
+}
+
 /* ---- the helper (a forked child: system calls only) ---- */
 
 static _Noreturn void helper_main(int s, pid_t parent)

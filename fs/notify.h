@@ -37,6 +37,8 @@ void notify_stop(void);
 /* The socket and the helper's pidfd, for the loop's epoll; -1 if none. */
 int notify_sock(void);
 int notify_pidfd(void);
+/* The helper's pid (the loop reaps it on its exit event), 0 none. */
+pid_t notify_pid(void);
 /* The socket is readable: take acks, send what is next. */
 void notify_on_ack(void);
 /* The helper exited: reap it, start another one. */

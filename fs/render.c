@@ -67,6 +67,7 @@ void rt_view_unref(struct rt_view *v)
 	free(v->adapter);
 	free(v->profile);
 	free(v->summary);
+	free(v->cgroup);
 	for (i = 0; i < v->ndetail; i++)
 		free(v->detail[i]);
 	free(v->detail);
@@ -283,6 +284,8 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 		cJSON_AddNumberToObject(o, "pid", v->pid);
 	else
 		cJSON_AddNullToObject(o, "pid");
+	cJSON_AddNumberToObject(o, "processes", v->processes);
+	add_str_or_null(o, "cgroup", v->cgroup);
 	add_time(o, "started_at", v->pid > 0 ? v->started_at : 0);
 	if (v->pid > 0 && v->started_at > 0)
 		cJSON_AddNumberToObject(o, "uptime_seconds",
@@ -363,7 +366,7 @@ char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_
 	}
 }
 
-char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
+char *render_matrix(struct rt_view *const *views, size_t n, const char *node, const char *tracking,
 		    const char *problem, int ttl_seconds, int64_t now, size_t *len)
 {
 	cJSON *root = cJSON_CreateObject(), *items, *item, *status, *rt, *states,
@@ -461,6 +464,8 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
 	}
 	if (problem)
 		cJSON_AddItemToArray(detail, cJSON_CreateString(problem));
+	if (tracking && *tracking)
+		cJSON_AddItemToArray(detail, cJSON_CreateString(tracking));
 	sb_printf(&hb, "Runtime status %s.", cJSON_GetObjectItem(status, "label")->valuestring);
 	for (i = 0; i < (size_t)cJSON_GetArraySize(detail); i++)
 		sb_printf(&hb, "%s%s", i ? "; " : " ", cJSON_GetArrayItem(detail, (int)i)->valuestring);

@@ -34,6 +34,8 @@ struct rt_view {
 	char **detail;
 	size_t ndetail;
 	int pid;                      /* 0: not running */
+	int processes;                /* in its cgroup (or process group); 0 none */
+	char *cgroup;                 /* its cgroup's folder; NULL in fallback mode */
 	int64_t started_at, updated_at;
 	enum accel accelerator;
 	unsigned modalities;
@@ -74,7 +76,7 @@ char *render_label(const struct rt_view *v);
 
 /* runtime_matrix.json from every runtime's view.  `problem` (NULL: none)
  * is something wrong with the node itself: it makes the node degraded. */
-char *render_matrix(struct rt_view *const *views, size_t n, const char *node,
+char *render_matrix(struct rt_view *const *views, size_t n, const char *node, const char *tracking,
 		    const char *problem, int ttl_seconds, int64_t now, size_t *len);
 char *render_readme(size_t *len);
 

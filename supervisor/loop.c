@@ -29,6 +29,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "fs.h"
 #include "log.h"
 #include "mount.h"
@@ -298,6 +299,7 @@ static void begin_shutdown(const char *why)
 		return;
 	log_info("%s: stopping every runtime", why);
 	sup.shutting_down = true;
+	sup.shutdown_at = mono_ms() + sup.shutdown_timeout_ms;
 	waiter_fail_all(&sup.root_waiters, ESHUTDOWN, "the supervisor is shutting down");
 	for (i = 0; i < sup.nrts; i++)
 		if (sup.rts[i])
@@ -557,7 +559,7 @@ void loop_publish_root(void)
 		if (v)
 			views[n++] = v;
 	}
-	txt = render_matrix(views, n, sup.node, node_problem(problem, sizeof(problem)),
+	txt = render_matrix(views, n, sup.node, cg_mode_text(), node_problem(problem, sizeof(problem)),
 			    sup.matrix_ttl, now, &len);
 	for (i = 0; i < n; i++)
 		rt_view_unref(views[i]);
@@ -698,12 +700,29 @@ static int64_t next_deadline(void)
 	d = outbox_deadline();
 	if (d && (!next || d < next))
 		next = d;
+	d = sup.shutdown_at;
+	if (d && (!next || d < next))
+		next = d;
 	for (k = 0; k < sup.nrts; k++) {
 		d = sup.rts[k] ? rt_deadline(sup.rts[k]) : 0;
 		if (d && (!next || d < next))
 			next = d;
 	}
 	return next;
+}
+
+/* The shutdown deadline passed: what is still running cannot die (a
+ * process in uninterruptible sleep).  Say which, and leave. */
+static void abandon(void)
+{
+	size_t k;
+
+	log_warnx("shutdown: runtimes still running %d s after the stop began; leaving them",
+		  sup.shutdown_timeout_ms / 1000);
+	for (k = 0; k < sup.nrts; k++)
+		if (sup.rts[k])
+			rt_abandon(sup.rts[k]);
+	sup.exit_code = 1;
 }
 
 int loop_run(void)
@@ -763,6 +782,12 @@ int loop_run(void)
 			case TAG_NOTIFY_EXIT:
 				notify_on_exit();
 				watch_notifier();
+				rt_on_sigchld();   /* strays behind its zombie */
+				break;
+			case TAG_RT_CG:
+			case TAG_XPROBE_CG:
+				if (rt)
+					rt_on_cgroup(rt, what == TAG_XPROBE_CG);
 				break;
 			case TAG_FS_END:
 				on_session_end();
@@ -785,7 +810,13 @@ int loop_run(void)
 					rt_check_deadlines(sup.rts[k], mono);
 			}
 		}
+		rt_sweep();
+		if (sup.shutdown_at && mono >= sup.shutdown_at && anything_running()) {
+			abandon();
+			break;
+		}
 	}
+	rt_on_sigchld();   /* the last zombies */
 	events_shutdown();
 	refuse_queued(ESHUTDOWN, "the supervisor is shutting down", true);
 	flush_replies(true);

@@ -22,12 +22,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "events.h"
 #include "fs.h"
 #include "log.h"
 #include "mount.h"
 #include "notify.h"
 #include "persist.h"
+#include "procscan.h"
 #include "registry.h"
 #include "spawn.h"
 #include "sup.h"
@@ -47,9 +49,12 @@ static void usage(FILE *f)
 		"  --allow-other      let other users (dashboards, containers) use the tree\n"
 		"  --ctl-group GROUP  members of GROUP may write ctl files\n"
 		"  --check            validate the manifests folder, print every error, exit 0/2\n"
+		"  --no-cgroup        track runtimes by process group, not one cgroup v2 each\n"
+		"  --shutdown-timeout SEC  give up on processes that cannot die after SEC (30)\n"
 		"  -f                 stay in the foreground; -v more logging\n"
 		"environment: ARW_NODE_ID, ARW_RUNTIME_RESTART_MAX (3), ARW_RUNTIME_RESTART_WINDOW_SEC (600),\n"
-		"  ARW_RUNTIME_HEALTH_INTERVAL_MS (5000), ARW_RUNTIME_MATRIX_TTL_SEC (60, 10..900)\n");
+		"  ARW_RUNTIME_HEALTH_INTERVAL_MS (5000), ARW_RUNTIME_MATRIX_TTL_SEC (60, 10..900),\n"
+		"  ARW_NO_CGROUP=1 (as --no-cgroup)\n");
 }
 
 static int env_int(const char *name, int def, int lo, int hi)
@@ -134,12 +139,15 @@ int main(int argc, char **argv)
 		{ "allow-other", no_argument, NULL, 'a' },
 		{ "ctl-group", required_argument, NULL, 'g' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "no-cgroup", no_argument, NULL, 'C' },
+		{ "shutdown-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mount = "/arw", *manifests = "/etc/arw/runtimes.d", *state = "/var/lib/arw";
 	const char *node = NULL, *ctl_group = NULL;
 	bool foreground = false, check = false;
+	int shutdown_s = 30;
 	char err[512];
 	sigset_t set;
 	int c, r, rc = 0;
@@ -154,6 +162,18 @@ int main(int argc, char **argv)
 		case 'a': sup.allow_other = true; break;
 		case 'g': ctl_group = optarg; break;
 		case 'c': check = true; break;
+		case 'C': sup.no_cgroup = true; break;
+		case 'T': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 86400) {
+				fprintf(stderr, "arw-supervisor: --shutdown-timeout wants seconds, 1 to 86400\n");
+				return 2;
+			}
+			shutdown_s = (int)v;
+			break;
+		}
 		case 'f': foreground = true; break;
 		case 'v': sup.verbose++; break;
 		case 'h': usage(stdout); return 0;
@@ -166,6 +186,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(sup.verbose);
+	sup.shutdown_timeout_ms = shutdown_s * 1000;
+	{
+		const char *nc = getenv("ARW_NO_CGROUP");
+
+		if (nc && *nc && strcmp(nc, "0") != 0)
+			sup.no_cgroup = true;
+	}
 	raise_fd_limit();
 	sup.uid = geteuid();
 	sup.gid = getegid();
@@ -242,8 +269,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("cannot become a subreaper; orphans of a runtime may linger");
+	/* What an earlier run of this mount left: by cgroup, by the recorded
+	 * process groups, by the environment marker (what left its group). */
+	cg_init(sup.mount, sup.no_cgroup);
 	if ((r = persist_kill_stale()) > 0)
 		log_info("cleaned up %d process group%s from an earlier run", r, r == 1 ? "" : "s");
+	if ((r = proc_signal_marked(sup.mount, NULL, 0, SIGKILL, NULL, 0)) > 0)
+		log_warnx("killed %d process%s of an earlier run that had left their process group",
+			  r, r == 1 ? "" : "es");
 
 	if ((r = loop_init()) < 0) {
 		log_warnx("cannot set up the event loop: %s", strerror(-r));

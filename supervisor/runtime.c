@@ -26,16 +26,21 @@
 #include "log.h"
 #include "notify.h"
 #include "probe.h"
+#include "procscan.h"
 #include "spawn.h"
 #include "sup.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* Until the first pass, probe soon and back off: 10, 20, 40 ... ms up to
  * STARTUP_PROBE_MS (or interval_ms if smaller), so readiness is seen within
  * a few ms of it happening without hammering a model that loads for minutes. */
 #define STARTUP_PROBE_FIRST_MS 10
 #define STARTUP_PROBE_MS 250
 #define OUTPUT_CHUNK 65536
+/* After SIGKILL: when to say that processes are still there, and how often
+ * to refresh the count while they stay (a process in uninterruptible sleep
+ * cannot die until its system call ends). */
+#define STUCK_MS 1000
+#define STUCK_REFRESH_MS 5000
 
 static void rt_spawn(struct runtime *rt, int64_t mono);
 static void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
@@ -43,6 +48,8 @@ static void rt_check_waiters(struct runtime *rt);
 static void probe_stop(struct runtime *rt);
 static void xprobe_start(struct runtime *rt);
 static void xprobe_reap(struct runtime *rt);
+static void xprobe_kill(struct runtime *rt);
+static void kill_all(struct runtime *rt);
 static void on_probe(void *ctx, const struct probe_outcome *o);
 
 static void set_state(struct runtime *rt, enum rt_state st, enum severity sev,
@@ -262,49 +269,57 @@ void rt_on_output(struct runtime *rt)
 
 /* ---- life cycle ---- */
 
-static void build_env(const struct runtime *rt, char ***envp)
+/* Open the runtime's cgroup (or its probes') and watch its events: false
+ * in fallback mode, or when it cannot be created (said in the log). */
+static bool use_cg(struct runtime *rt, bool probe)
 {
-	const struct rt_spec *s = rt->spec;
-	size_t i, n = 0;
-	char **env = calloc(s->nenv + 4, sizeof(char *));
-	bool has_path = false;
+	struct cg *cg = probe ? &rt->xcg : &rt->cg;
+	int r;
 
-	for (i = 0; i < s->nenv; i++)
-		if (strcmp(s->env[i].key, "PATH") == 0)
-			has_path = true;
-	if (env && !has_path && asprintf(&env[n], "PATH=%s", DEFAULT_PATH) > 0)
-		n++;
-	for (i = 0; env && i < s->nenv; i++) {
-		if (strcmp(s->env[i].key, "ARW_RUNTIME_ID") == 0 ||
-		    strcmp(s->env[i].key, "ARW_NODE_ID") == 0)
-			continue;
-		if (asprintf(&env[n], "%s=%s", s->env[i].key, s->env[i].val) > 0)
-			n++;
+	if (!cg_enabled())
+		return false;
+	if (cg_is_open(cg))
+		return true;
+	r = cg_open(cg, probe ? "probes" : "runtimes", rt->spec->id);
+	if (r == 0)
+		r = loop_watch(cg->evfd, EPOLLPRI, LOOP_TAG(probe ? TAG_XPROBE_CG : TAG_RT_CG, rt->slot));
+	if (r < 0) {
+		log_warnx("runtime[%s]: cannot use cgroup %s: %s; tracking its %s by process group",
+			  rt->spec->id, cg->path, strerror(-r), probe ? "probes" : "processes");
+		cg_close(cg, false);
+		return false;
 	}
-	if (env && asprintf(&env[n], "ARW_RUNTIME_ID=%s", s->id) > 0)
-		n++;
-	if (env && asprintf(&env[n], "ARW_NODE_ID=%s", sup.node) > 0)
-		n++;
-	*envp = env;
+	return true;
 }
 
-static void free_strv(char **v)
+static void drop_cg(struct cg *cg)
 {
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
+	if (cg_is_open(cg))
+		loop_unwatch(cg->evfd);
+	cg_close(cg, true);
 }
 
-static const char *env_path(const struct rt_spec *s)
+/* Launch `cmd` for rt (its command, or its exec probe) through the one
+ * launch path, in the runtime's cgroup or its probes'. */
+static int launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe, bool *in_cg,
+		  struct spawn_result *res, char *err, size_t errlen)
 {
-	size_t i;
+	struct spawn_req req;
+	int r = spawn_prepare(&req, rt->spec, cmd, ncmd, sup.manifests, sup.node, sup.mount,
+			      err, errlen);
 
-	for (i = 0; i < s->nenv; i++)
-		if (strcmp(s->env[i].key, "PATH") == 0)
-			return s->env[i].val;
-	return DEFAULT_PATH;
+	if (r < 0)
+		return r;
+	*in_cg = use_cg(rt, probe);
+	if (*in_cg) {
+		const struct cg *cg = probe ? &rt->xcg : &rt->cg;
+
+		req.cg_dirfd = cg->dirfd;
+		req.cg_procsfd = cg->procsfd;
+	}
+	r = spawn_process(&req, res, err, errlen);
+	spawn_req_free(&req);
+	return r;
 }
 
 /* Count an automatic restart.  When none is left, the runtime goes to error,
@@ -373,54 +388,24 @@ static void fd_shortage(char *err, size_t len, int r)
 static void rt_spawn(struct runtime *rt, int64_t mono)
 {
 	const struct rt_spec *s = rt->spec;
-	char path[PATH_MAX], err[300], workdir[PATH_MAX];
-	struct spawn_req req = {0};
+	char err[300];
 	struct spawn_result res;
-	char **argv = NULL, **envp = NULL;
+	char **cmd;
 	size_t i;
 	int r;
 
 	rt->backoff_at = 0;
-	r = spawn_resolve(s->command, sup.manifests, env_path(s), path, sizeof(path));
-	if (r < 0) {
-		snprintf(err, sizeof(err), "%s: %s", s->command,
-			 r == -ENOENT ? "command not found" : strerror(-r));
-		launch_failed(rt, err);
-		return;
-	}
-	if (s->user || s->group) {
-		r = spawn_ids(s->user, s->group, &req.uid, &req.gid, err, sizeof(err));
-		if (r < 0) {
-			launch_failed(rt, err);
-			return;
-		}
-		req.set_ids = true;
-	}
-	if (s->workdir && s->workdir[0] == '/')
-		snprintf(workdir, sizeof(workdir), "%s", s->workdir);
-	else if (s->workdir)
-		snprintf(workdir, sizeof(workdir), "%s/%s", sup.manifests, s->workdir);
-	else
-		snprintf(workdir, sizeof(workdir), "%s", sup.manifests);
-	argv = calloc(s->nargs + 2, sizeof(char *));
-	if (!argv) {
+	cmd = calloc(s->nargs + 1, sizeof(char *));
+	if (!cmd) {
 		launch_failed(rt, "out of memory");
 		return;
 	}
-	argv[0] = s->command;
+	cmd[0] = s->command;
 	for (i = 0; i < s->nargs; i++)
-		argv[i + 1] = s->args[i];
-	build_env(rt, &envp);
-	req.path = path;
-	req.argv = argv;
-	req.envp = envp;
-	req.workdir = workdir;
-	r = envp ? spawn_process(&req, &res, err, sizeof(err)) : -ENOMEM;
-	free(argv);
-	free_strv(envp);
+		cmd[i + 1] = s->args[i];
+	r = launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, &res, err, sizeof(err));
+	free(cmd);
 	if (r < 0) {
-		if (!envp)
-			snprintf(err, sizeof(err), "out of memory");
 		if (r == -EMFILE || r == -ENFILE)
 			fd_shortage(err, sizeof(err), r);
 		launch_failed(rt, err);
@@ -444,7 +429,9 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 		loop_watch(rt->pidfd, EPOLLIN, LOOP_TAG(TAG_RT_PID, rt->slot));
 	loop_watch(rt->outfd, EPOLLIN, LOOP_TAG(TAG_RT_OUT, rt->slot));
 	save_pid(rt);
-	log_info("runtime[%s]: started pid %d: %s", s->id, (int)rt->pid, path);
+	proc_scan_forget();
+	log_info("runtime[%s]: started pid %d: %s%s", s->id, (int)rt->pid, s->command,
+		 rt->in_cg ? "" : cg_enabled() ? " (not in a cgroup)" : "");
 	if (s->health.type == PROBE_NONE) {
 		rt->ever_ready = true;
 		set_state(rt, ST_READY, SEV_INFO, "Process running");
@@ -480,6 +467,55 @@ static void rt_start(struct runtime *rt, int64_t mono)
 	}
 }
 
+/* SIGKILL to everything of the runtime: its cgroup, its process group, and
+ * in fallback mode (at the end of the pass) what left the group. */
+static void kill_all(struct runtime *rt)
+{
+	if (rt->in_cg && cg_populated(&rt->cg) != 0)
+		cg_kill(&rt->cg);
+	kill(-rt->pid, SIGKILL);
+	if (!rt->leader_done)
+		kill(rt->pid, SIGKILL);
+	if (!rt->in_cg)
+		rt->sweep_pending = true;
+	if (!rt->stuck_at)
+		rt->stuck_at = mono_ms() + STUCK_MS;
+}
+
+static bool reap_members(pid_t pgid);
+
+/* Nobody of the runtime is left: its cgroup is empty (or, in fallback
+ * mode, no child of ours is in its process group). */
+static bool group_gone(struct runtime *rt)
+{
+	bool none = reap_members(rt->pid);
+	int p, i;
+
+	if (rt->in_cg && (p = cg_populated(&rt->cg)) >= 0)
+		return p == 0;
+	/* fallback: and what the sweep killed has died (a zombie is dead) */
+	for (i = 0; i < rt->nswept; i++) {
+		struct proc_info pi;
+
+		if (proc_info(rt->swept[i], &pi) == 0 && pi.state != 'Z')
+			return false;
+	}
+	rt->nswept = 0;
+	return none;
+}
+
+/* The pids of the runtime's processes, up to max; how many there are. */
+static int rt_pids(struct runtime *rt, pid_t *pids, int max)
+{
+	int n;
+
+	if (rt->pid <= 0)
+		return 0;
+	if (rt->in_cg && (n = cg_pids(&rt->cg, pids, max)) >= 0)
+		return n;
+	return proc_group_pids(rt->pid, pids, max);
+}
+
 static void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 {
 	int sig = rt->spec->stop_signal;
@@ -501,7 +537,7 @@ static void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 	rt->after = after;
 	set_state(rt, ST_STOPPING, SEV_INFO, "%s", why);
 	if (rt->leader_done) {
-		kill(-rt->pid, SIGKILL);
+		kill_all(rt);
 	} else {
 		if (kill(-rt->pid, sig) < 0 && errno == ESRCH)
 			kill(rt->pid, sig);
@@ -521,7 +557,15 @@ static void rt_process_gone(struct runtime *rt)
 	read_output(rt, true);
 	/* What the process phase scheduled ends with it. */
 	probe_stop(rt);
-	rt->probe_at = rt->startup_at = rt->kill_at = 0;
+	rt->probe_at = rt->startup_at = rt->kill_at = rt->stuck_at = 0;
+	rt->stuck_count = 0;
+	rt->sweep_pending = false;
+	rt->nswept = 0;
+	proc_scan_forget();
+	/* A fresh cgroup for each run: on some kernels a child born with
+	 * CLONE_INTO_CGROUP into a cgroup that was once killed is killed too. */
+	drop_cg(&rt->cg);
+	rt->in_cg = false;
 	if (rt->pidfd >= 0) {
 		loop_unwatch(rt->pidfd);
 		close(rt->pidfd);
@@ -677,15 +721,65 @@ static void rt_reap(struct runtime *rt)
 		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);
 		probe_stop(rt);
 		/* Members left behind by the leader never outlive it. */
-		kill(-rt->pid, SIGKILL);
+		kill_all(rt);
 	}
-	if (reap_members(rt->pid))
+	if (!rt->sweep_pending && group_gone(rt))
 		rt_process_gone(rt);
 }
 
 void rt_on_pidfd(struct runtime *rt)
 {
 	rt_reap(rt);
+}
+
+/* The runtime (or exec probe) whose leader is `pid`, not yet reaped. */
+static struct runtime *leader_of(pid_t pid, bool *probe)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (!rt)
+			continue;
+		if (rt->pid == pid && !rt->leader_done) {
+			*probe = false;
+			return rt;
+		}
+		if (rt->xpid == pid && !rt->xreaping) {
+			*probe = true;
+			return rt;
+		}
+	}
+	return NULL;
+}
+
+/* Every child that comes to us is reaped, whoever it is: helpers orphaned
+ * by a runtime come to the subreaper, and no zombie may stay.  Leaders go
+ * to their runtime (which wants the status); the notifier's status is its
+ * own business. */
+static void reap_strays(void)
+{
+	int guard;
+
+	for (guard = 0; guard < 100000; guard++) {
+		siginfo_t si;
+		struct runtime *rt;
+		bool probe = false;
+
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			return;
+		if (si.si_pid == notify_pid())
+			return;   /* its exit event reaps it, then calls us again */
+		rt = leader_of(si.si_pid, &probe);
+		if (rt && probe)
+			xprobe_reap(rt);
+		else if (rt)
+			rt_reap(rt);
+		else
+			waitpid(si.si_pid, NULL, WNOHANG);
+	}
 }
 
 void rt_on_sigchld(void)
@@ -701,6 +795,73 @@ void rt_on_sigchld(void)
 		if (rt && rt->xpid > 0 && (rt->xreaping || rt->xpidfd < 0))
 			xprobe_reap(rt);
 	}
+	reap_strays();
+}
+
+void rt_on_cgroup(struct runtime *rt, bool probe)
+{
+	/* reading it re-arms the notification (the fd stays readable) */
+	if (cg_populated(probe ? &rt->xcg : &rt->cg) != 0)
+		return;
+	if (probe && rt->xpid > 0 && rt->xreaping)
+		xprobe_reap(rt);
+	else if (!probe && rt->pid > 0 && rt->leader_done)
+		rt_reap(rt);
+}
+
+void rt_sweep(void)
+{
+	const char **ids;
+	size_t i, n = 0;
+	pid_t pids[SWEPT_MAX];
+	int k;
+
+	for (i = 0; i < sup.nrts; i++)
+		if (sup.rts[i] && sup.rts[i]->sweep_pending)
+			n++;
+	if (!n)
+		return;
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return;   /* tried again next pass */
+	for (i = 0, n = 0; i < sup.nrts; i++)
+		if (sup.rts[i] && sup.rts[i]->sweep_pending)
+			ids[n++] = sup.rts[i]->spec->id;
+	k = proc_signal_marked(sup.mount, ids, n, SIGKILL, pids, SWEPT_MAX);
+	if (k > 0)
+		log_info("sent SIGKILL to %d process%s of %s%s found by their environment (pid %d%s)",
+			 k, k == 1 ? "" : "es", ids[0], n > 1 ? " and others" : "", (int)pids[0],
+			 k > 1 ? ", ..." : "");
+	free(ids);
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (rt && rt->sweep_pending) {
+			rt->sweep_pending = false;
+			/* with one runtime the pids are its own; with more, each
+			 * waits for all (they die together) */
+			rt->nswept = k < SWEPT_MAX ? k : SWEPT_MAX;
+			memcpy(rt->swept, pids, (size_t)rt->nswept * sizeof(pid_t));
+			rt_reap(rt);
+		}
+	}
+}
+
+void rt_abandon(struct runtime *rt)
+{
+	pid_t pids[64];
+	char list[600];
+	size_t k = 0;
+	int n, i;
+
+	if (rt->pid <= 0 && rt->xpid <= 0)
+		return;
+	n = rt_pids(rt, pids, 64);
+	list[0] = '\0';
+	for (i = 0; i < n && i < 64 && k + 12 < sizeof(list); i++)
+		k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%d", i ? " " : "", (int)pids[i]);
+	log_warnx("shutdown: abandoning runtime[%s]: %d process%s still there after SIGKILL%s%s%s",
+		  rt->spec->id, n, n == 1 ? "" : "es", n ? " (pids " : "", list, n ? ")" : "");
 }
 
 /* ---- health ---- */
@@ -807,31 +968,13 @@ static void xprobe_close(struct runtime *rt)
 static void xprobe_start(struct runtime *rt)
 {
 	const struct rt_spec *s = rt->spec;
-	char path[PATH_MAX], err[300];
-	struct spawn_req req = {0};
+	char err[300];
 	struct spawn_result res;
 	struct probe_outcome o;
-	char **envp = NULL;
 	int r;
 
 	memset(&o, 0, sizeof(o));
-	r = spawn_resolve(s->health.exec[0], sup.manifests, env_path(s), path, sizeof(path));
-	if (r == 0 && (s->user || s->group)) {
-		r = spawn_ids(s->user, s->group, &req.uid, &req.gid, err, sizeof(err));
-		req.set_ids = true;
-	}
-	if (r == 0) {
-		build_env(rt, &envp);
-		req.path = path;
-		req.argv = s->health.exec;
-		req.envp = envp;
-		req.workdir = s->workdir && s->workdir[0] == '/' ? s->workdir : sup.manifests;
-		r = envp ? spawn_process(&req, &res, err, sizeof(err)) : -ENOMEM;
-		free_strv(envp);
-	} else {
-		snprintf(err, sizeof(err), "%s: %s", s->health.exec[0],
-			 r == -ENOENT ? "command not found" : strerror(-r));
-	}
+	r = launch(rt, s->health.exec, s->health.nexec, true, &rt->xin_cg, &res, err, sizeof(err));
 	if (r < 0) {
 		snprintf(o.msg, sizeof(o.msg), "exec probe cannot start: %s", err);
 		on_probe(rt, &o);
@@ -850,6 +993,13 @@ static void xprobe_start(struct runtime *rt)
 	loop_watch(rt->xoutfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_OUT, rt->slot));
 }
 
+static void xprobe_kill(struct runtime *rt)
+{
+	if (rt->xin_cg && cg_populated(&rt->xcg) != 0)
+		cg_kill(&rt->xcg);
+	kill(-rt->xpid, SIGKILL);
+}
+
 /* Reap the exec probe and its group; judge it once nobody is left. */
 static void xprobe_reap(struct runtime *rt)
 {
@@ -862,10 +1012,12 @@ static void xprobe_reap(struct runtime *rt)
 		if (!reap_leader(rt->xpid, &rt->xstatus))
 			return;
 		rt->xreaping = true;
-		kill(-rt->xpid, SIGKILL);
+		xprobe_kill(rt);
 	}
 	if (!reap_members(rt->xpid))
 		return;
+	if (rt->xin_cg && cg_populated(&rt->xcg) == 1)
+		return;   /* cgroup.events brings us back */
 	while (rt->xoutfd >= 0 && rt->xlen < sizeof(rt->xout) - 1) {
 		ssize_t n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
 
@@ -877,6 +1029,8 @@ static void xprobe_reap(struct runtime *rt)
 	if ((nl = strchr(rt->xout, '\n')))
 		*nl = '\0';
 	xprobe_close(rt);
+	drop_cg(&rt->xcg);
+	rt->xin_cg = false;
 	rt->xpid = 0;
 	rt->xreaping = false;
 	memset(&o, 0, sizeof(o));
@@ -943,7 +1097,7 @@ static void probe_stop(struct runtime *rt)
 	}
 	if (rt->xpid > 0) {
 		rt->xabandoned = true;
-		kill(-rt->xpid, SIGKILL);
+		xprobe_kill(rt);
 	}
 }
 
@@ -963,6 +1117,7 @@ int64_t rt_deadline(const struct runtime *rt)
 	int64_t d = 0;
 
 	d = earliest(d, rt->kill_at);
+	d = earliest(d, rt->stuck_at);
 	d = earliest(d, rt->backoff_at);
 	if (!rt->probe && rt->xpid <= 0)
 		d = earliest(d, rt->probe_at);
@@ -976,6 +1131,25 @@ int64_t rt_deadline(const struct runtime *rt)
 	return d;
 }
 
+/* SIGKILL was sent a while ago and processes are still there: say how many
+ * in the status (and the pids in the log, once), and look again later. */
+static void rt_stuck(struct runtime *rt, int64_t mono)
+{
+	pid_t pids[8];
+	int n = rt_pids(rt, pids, 8);
+
+	rt->stuck_at = mono + STUCK_REFRESH_MS;
+	if (n <= 0 || n == rt->stuck_count)
+		return;
+	if (!rt->stuck_count)
+		log_warnx("runtime[%s]: %d process%s still exiting %d ms after SIGKILL (pid %d%s); "
+			  "a process in uninterruptible sleep dies when its system call ends",
+			  rt->spec->id, n, n == 1 ? "" : "es", STUCK_MS, (int)pids[0], n > 1 ? ", ..." : "");
+	rt->stuck_count = n;
+	set_state(rt, ST_STOPPING, SEV_WARN, "%d process%s still exiting after SIGKILL", n,
+		  n == 1 ? "" : "es");
+}
+
 /* Each deadline that is due is cleared before its action runs: an action
  * that needs it again sets it anew, so none is left in the past. */
 void rt_on_timer(struct runtime *rt, int64_t mono)
@@ -986,9 +1160,13 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 			log_warnx("runtime[%s]: pid %d ignored the stop signal for %d ms; sending SIGKILL",
 				  rt->spec->id, (int)rt->pid, rt->spec->stop_timeout_ms);
 			rt->stop_timed_out = true;
-			kill(-rt->pid, SIGKILL);
-			kill(rt->pid, SIGKILL);
+			kill_all(rt);
 		}
+	}
+	if (rt->stuck_at && mono >= rt->stuck_at) {
+		rt->stuck_at = 0;
+		if (rt->pid > 0)
+			rt_stuck(rt, mono);
 	}
 	if (rt->backoff_at && mono >= rt->backoff_at) {
 		rt->backoff_at = 0;
@@ -1007,7 +1185,7 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 	}
 	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out && mono >= rt->xdeadline) {
 		rt->xtimed_out = true;
-		kill(-rt->xpid, SIGKILL);
+		xprobe_kill(rt);
 	}
 	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->xpid <= 0) {
 		rt->probe_at = 0;
@@ -1031,9 +1209,9 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
  * which one (the integration tests fail on this line) and drops it. */
 void rt_check_deadlines(struct runtime *rt, int64_t mono)
 {
-	int64_t *const ds[] = { &rt->kill_at, &rt->backoff_at, &rt->probe_at, &rt->startup_at,
+	int64_t *const ds[] = { &rt->kill_at, &rt->stuck_at, &rt->backoff_at, &rt->probe_at, &rt->startup_at,
 				&rt->republish_at, &rt->logs_notify_at, &rt->save_retry_at };
-	static const char *const names[] = { "kill_at", "backoff_at", "probe_at", "startup_at",
+	static const char *const names[] = { "kill_at", "stuck_at", "backoff_at", "probe_at", "startup_at",
 					     "republish_at", "logs_notify_at", "save_retry_at" };
 	size_t i;
 
@@ -1086,6 +1264,15 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 	v->severity = rt->sev;
 	v->summary = xstrdup(rt->summary);
 	v->pid = rt->pid > 0 && !rt->leader_done ? (int)rt->pid : 0;
+	if (rt->pid <= 0)
+		v->processes = 0;
+	else if (rt->in_cg)
+		v->processes = cg_pids(&rt->cg, NULL, 0);
+	else
+		v->processes = proc_count_group(rt->pid, mono_ms());
+	if (v->processes < 0)
+		v->processes = 0;
+	v->cgroup = rt->pid > 0 && rt->in_cg ? xstrdup(rt->cg.path) : NULL;
 	v->started_at = rt->started_wall;
 	v->updated_at = now;
 	v->accelerator = s->accelerator;
@@ -1137,6 +1324,12 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
 	else
 		add_detail(v, "Not running");
+	if (v->processes && v->cgroup)
+		add_detail(v, "%d process%s in cgroup %s", v->processes, v->processes == 1 ? "" : "es",
+			   v->cgroup);
+	else if (v->processes)
+		add_detail(v, "%d process%s in process group %d", v->processes,
+			   v->processes == 1 ? "" : "es", (int)rt->pid);
 	if (v->pid && s->health.type != PROBE_NONE)
 		add_detail(v, "Health check %s: %s", v->probe_target,
 			   rt->has_probe_result ? rt->probe_result : "no result yet");
@@ -1277,6 +1470,8 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	rt->loaded_at = now;
 	rt->pidfd = rt->outfd = rt->logfd = -1;
 	rt->xpidfd = rt->xoutfd = -1;
+	rt->cg = (struct cg)CG_INIT;
+	rt->xcg = (struct cg)CG_INIT;
 	rt->exit_code = rt->exit_sig = -1;
 	rt->ring = logring_new(spec->ring_bytes);
 	budget_init(&rt->budget, spec->max_restarts, spec->window_seconds);
@@ -1369,6 +1564,8 @@ void rt_remove(struct runtime *rt)
 	sup.rescan_deferred = true;
 	if (rt->logfd >= 0)
 		close(rt->logfd);
+	drop_cg(&rt->cg);
+	drop_cg(&rt->xcg);
 	logring_free(rt->ring);
 	for (f = 0; f < RF_COUNT; f++)
 		free(rt->text[f]);

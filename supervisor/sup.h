@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "budget.h"
+#include "cgroup.h"
 #include "ctl.h"
 #include "logring.h"
 #include "loop.h"
@@ -56,6 +57,14 @@ struct runtime {
 	pid_t pid;                   /* also the process group and session id */
 	int pidfd, outfd;
 	bool leader_done;            /* the leader was reaped; group draining */
+	struct cg cg;                /* its cgroup (cgroup mode), kept while it exists */
+	bool in_cg;                  /* the current process was born in rt->cg */
+	bool sweep_pending;          /* fallback: kill what left the group, then reap */
+#define SWEPT_MAX 64
+	pid_t swept[SWEPT_MAX];      /* what the sweep killed: gone once these are */
+	int nswept;
+	int64_t stuck_at;            /* mono: after SIGKILL, say who is still there */
+	int stuck_count;             /* processes still there at the last look */
 	int64_t started_wall, started_mono;
 	int quick_crashes;
 	bool stop_timed_out;
@@ -69,6 +78,8 @@ struct runtime {
 	int64_t probe_latency, probe_last_ok;
 	struct probe *probe;         /* HTTP/TCP probe in flight */
 	pid_t xpid;                  /* exec probe in flight (its own group) */
+	struct cg xcg;               /* its probes' cgroup */
+	bool xin_cg;
 	int xpidfd, xoutfd;
 	bool xreaping;               /* its leader is reaped; group draining */
 	int64_t xstarted, xdeadline; /* mono */
@@ -128,6 +139,8 @@ struct sup {
 	int verbose;
 	struct manifest_defaults defs;
 	int matrix_ttl;
+	bool no_cgroup;              /* --no-cgroup / ARW_NO_CGROUP=1 */
+	int shutdown_timeout_ms;     /* --shutdown-timeout */
 	uid_t uid;
 	gid_t gid;
 
@@ -138,6 +151,7 @@ struct sup {
 	struct mfile **mfiles;
 	size_t nmfiles;
 	bool shutting_down;
+	int64_t shutdown_at;         /* mono: past it, abandon what is left */
 	bool matrix_dirty;
 	bool rescan_deferred;        /* a runtime went: retry deferred files */
 	int exit_code;               /* 1 once the tree was lost for good */
@@ -157,6 +171,13 @@ void rt_on_pidfd(struct runtime *rt);
 void rt_on_output(struct runtime *rt);
 void rt_on_xprobe(struct runtime *rt, bool output);
 void rt_on_sigchld(void);
+/* cgroup.events of the runtime's (probe false) or its probes' cgroup changed */
+void rt_on_cgroup(struct runtime *rt, bool probe);
+/* Fallback mode: kill, in one /proc walk, what left the process groups of
+ * the runtimes whose leader ended; then finish their reaping.  Each pass. */
+void rt_sweep(void);
+/* Log the runtimes still running at the shutdown deadline, with pids. */
+void rt_abandon(struct runtime *rt);
 void rt_on_timer(struct runtime *rt, int64_t mono);
 /* After rt_on_timer: report and drop a deadline left in the past. */
 void rt_check_deadlines(struct runtime *rt, int64_t mono);

@@ -166,7 +166,7 @@ static void test_health_json(void)
 static cJSON *matrix_p(struct rt_view **vs, size_t n, const char *problem)
 {
 	size_t len;
-	char *s = render_matrix(vs, n, "node1", problem, 60, T0, &len);
+	char *s = render_matrix(vs, n, "node1", NULL, problem, 60, T0, &len);
 	cJSON *j;
 
 	CHECK(s != NULL);

@@ -1,0 +1,407 @@
+/*
+ * cgroup.c - a cgroup v2 per runtime.  See cgroup.h for the layout.
+ *
+ * The kernel keeps a runtime's processes together however they fork,
+ * setsid() or daemonize, kills them all with one write (cgroup.kill), and
+ * says when the last one is gone (cgroup.events, "populated 0", which
+ * wakes poll/epoll with EPOLLPRI).  Nothing here waits, except the clean-up
+ * of an earlier run's leftovers at start-up, which is bounded.
+ */
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+/* How long start-up waits for an earlier run's processes to die. */
+#define LEFTOVER_WAIT_MS 2000
+
+static char base[4096];       /* the daemon's own cgroup; "" in fallback */
+static char mode_text[4400];
+
+bool cg_enabled(void)
+{
+	return base[0] != '\0';
+}
+
+const char *cg_mode_text(void)
+{
+	return mode_text;
+}
+
+bool cg_is_open(const struct cg *cg)
+{
+	return cg->evfd >= 0;
+}
+
+/* ---- pure parsing ---- */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(const char *s, size_t n, char *out, size_t len)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k + 1 < len; i++) {
+		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+		    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+			out[k++] = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+			i += 3;
+		} else {
+			out[k++] = s[i];
+		}
+	}
+	out[k] = '\0';
+}
+
+int cg_find_mount(const char *mi, char *out, size_t len)
+{
+	const char *line, *end;
+
+	for (line = mi; line && *line; line = *end ? end + 1 : end) {
+		const char *f[5], *p = line, *sep;
+		size_t i;
+
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		/* fields: id parent maj:min root mountpoint ... - fstype source opts */
+		for (i = 0; i < 5 && p < end; i++) {
+			f[i] = p;
+			p = memchr(p, ' ', (size_t)(end - p));
+			if (!p)
+				break;
+			p++;
+		}
+		if (i < 5 || !p)
+			continue;
+		sep = strstr(p, " - ");
+		if (!sep || sep >= end)
+			continue;
+		if (strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		unescape(f[4], (size_t)(p - 1 - f[4]), out, len);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int cg_find_own(const char *text, char *out, size_t len)
+{
+	const char *line, *end;
+
+	for (line = text; line && *line; line = *end ? end + 1 : end) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		if (strncmp(line, "0::", 3) == 0) {
+			snprintf(out, len, "%.*s", (int)(end - line - 3), line + 3);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* ---- files ---- */
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int write_text(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int populated_fd(int fd)
+{
+	char buf[256], *p;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	p = strstr(buf, "populated ");
+	if (!p)
+		return -EIO;
+	return p[10] == '1';
+}
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Kill everything in folder `dir`, wait (bounded) until it is empty, remove
+ * it.  The number of processes it held. */
+static int kill_and_remove(const char *dir, int64_t deadline)
+{
+	char path[4400], buf[8192], *p;
+	int n = 0, fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if (read_text(path, buf, sizeof(buf)) == 0)
+		for (p = buf; *p; p++)
+			n += *p == '\n';
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (n) {
+		struct cg tmp = CG_INIT;
+
+		snprintf(tmp.path, sizeof(tmp.path), "%s", dir);
+		cg_kill(&tmp);
+	}
+	while (fd >= 0 && populated_fd(fd) == 1) {
+		struct pollfd pfd = { fd, POLLPRI, 0 };
+		int64_t left = deadline - mono_now();
+
+		if (left <= 0)
+			break;
+		poll(&pfd, 1, (int)left);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		log_warnx("cannot remove cgroup %s left by an earlier run: %s%s", dir, strerror(errno),
+			  errno == EBUSY ? " (a process in it cannot die)" : "");
+	return n;
+}
+
+static int clean_kind(const char *kind, int64_t deadline)
+{
+	char dir[4200], sub[4500];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", base, kind);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		{
+			int k = kill_and_remove(sub, deadline);
+
+			if (k)
+				log_warnx("killed %d process%s of %s %s left behind by an earlier run (cgroup)",
+					  k, k == 1 ? "" : "es", kind[0] == 'r' ? "runtime" : "the probes of",
+					  de->d_name);
+			n += k;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void instance_name(const char *instance, char *out, size_t len)
+{
+	size_t k = (size_t)snprintf(out, len, "arw-supervisor@");
+
+	for (; *instance && k + 4 < len; instance++) {
+		if (*instance == '/' || *instance == '%' || *instance == '\n')
+			k += (size_t)snprintf(out + k, len - k, "%%%02X", (unsigned char)*instance);
+		else
+			out[k++] = *instance;
+	}
+	out[k] = '\0';
+}
+
+static void fallback(const char *why)
+{
+	base[0] = '\0';
+	snprintf(mode_text, sizeof(mode_text),
+		 "Process tracking: process groups (no cgroup: %s); a helper that leaves its "
+		 "process group is found by its environment", why);
+	log_warnx("%s", mode_text);
+}
+
+int cg_init(const char *instance, bool force_off)
+{
+	char mi[65536], own[4096], mnt[4096], name[256], why[4400], dir[4200];
+	struct statfs sf;
+	int r, killed;
+
+	if (force_off) {
+		fallback("turned off by --no-cgroup or ARW_NO_CGROUP=1");
+		return 0;
+	}
+	if ((r = read_text("/proc/self/mountinfo", mi, sizeof(mi))) < 0 ||
+	    cg_find_mount(mi, mnt, sizeof(mnt)) < 0) {
+		fallback("no cgroup2 file system is mounted");
+		return 0;
+	}
+	if (read_text("/proc/self/cgroup", mi, sizeof(mi)) < 0 ||
+	    cg_find_own(mi, own, sizeof(own)) < 0) {
+		fallback("/proc/self/cgroup names no cgroup v2");
+		return 0;
+	}
+	if (statfs(mnt, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		snprintf(why, sizeof(why), "%s is not a cgroup2 file system", mnt);
+		fallback(why);
+		return 0;
+	}
+	instance_name(instance, name, sizeof(name));
+	snprintf(base, sizeof(base), "%s%s%s/%s", mnt, strcmp(own, "/") == 0 ? "" : own, "", name);
+	if (mkdir(base, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, sizeof(why), "cannot create %s: %s", base, strerror(errno));
+		fallback(why);
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/cgroup.procs", base);
+	if (access(dir, W_OK) < 0) {
+		snprintf(why, sizeof(why), "cannot write %s: %s", dir, strerror(errno));
+		rmdir(base);
+		fallback(why);
+		return 0;
+	}
+	{
+		int64_t deadline = mono_now() + LEFTOVER_WAIT_MS;
+
+		killed = clean_kind("runtimes", deadline) + clean_kind("probes", deadline);
+	}
+	snprintf(dir, sizeof(dir), "%s/runtimes", base);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, sizeof(why), "cannot create %s: %s", dir, strerror(errno));
+		fallback(why);
+		return killed;
+	}
+	snprintf(dir, sizeof(dir), "%s/probes", base);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, sizeof(why), "cannot create %s: %s", dir, strerror(errno));
+		fallback(why);
+		return killed;
+	}
+	snprintf(mode_text, sizeof(mode_text), "Process tracking: cgroup v2, one cgroup per runtime under %s",
+		 base);
+	log_info("%s", mode_text);
+	return killed;
+}
+
+int cg_open(struct cg *cg, const char *kind, const char *id)
+{
+	char p[4400];
+	int r;
+
+	if (cg_is_open(cg))
+		return 0;
+	if (!cg_enabled())
+		return -EOPNOTSUPP;
+	if ((size_t)snprintf(cg->path, sizeof(cg->path), "%s/%s/%s", base, kind, id) >= sizeof(cg->path))
+		return -ENAMETOOLONG;
+	if (mkdir(cg->path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	cg->dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "%s/cgroup.procs", cg->path);
+	cg->procsfd = open(p, O_WRONLY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "%s/cgroup.events", cg->path);
+	cg->evfd = open(p, O_RDONLY | O_CLOEXEC);
+	if (cg->dirfd < 0 || cg->procsfd < 0 || cg->evfd < 0) {
+		r = -errno;
+		cg_close(cg, true);
+		return r;
+	}
+	return 0;
+}
+
+void cg_close(struct cg *cg, bool remove)
+{
+	if (cg->dirfd >= 0)
+		close(cg->dirfd);
+	if (cg->procsfd >= 0)
+		close(cg->procsfd);
+	if (cg->evfd >= 0)
+		close(cg->evfd);
+	cg->dirfd = cg->procsfd = cg->evfd = -1;
+	if (remove && cg->path[0] && rmdir(cg->path) < 0 && errno != ENOENT)
+		log_warnx("cannot remove cgroup %s: %s", cg->path, strerror(errno));
+	if (remove)
+		cg->path[0] = '\0';
+}
+
+int cg_populated(const struct cg *cg)
+{
+	if (cg->evfd < 0)
+		return -EBADF;
+	return populated_fd(cg->evfd);
+}
+
+int cg_pids(const struct cg *cg, pid_t *pids, int max)
+{
+	char path[4400], buf[16384], *p, *e;
+	int n = 0, r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
+	if ((r = read_text(path, buf, sizeof(buf))) < 0)
+		return r;
+	for (p = buf; *p; p = *e ? e + 1 : e) {
+		long v = strtol(p, &e, 10);
+
+		if (e == p)
+			break;
+		if (n < max)
+			pids[n] = (pid_t)v;
+		n++;
+	}
+	return n;
+}
+
+int cg_kill(const struct cg *cg)
+{
+	char path[4400];
+	pid_t pids[256];
+	int r, n, i, rounds;
+
+	if (!cg->path[0])
+		return -EBADF;
+	snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
+	r = write_text(path, "1");
+	if (r != -ENOENT)
+		return r;
+	/* before Linux 5.14: one by one, again while new ones appear */
+	for (rounds = 0; rounds < 100; rounds++) {
+		n = cg_pids(cg, pids, 256);
+		if (n <= 0)
+			return n;
+		for (i = 0; i < n && i < 256; i++)
+			kill(pids[i], SIGKILL);
+	}
+	return 0;
+}
