@@ -41,7 +41,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/arw-supervisor $(BUILD)/stub-llama $(UNIT_BIN) $(BUILD)/tests/wedge-fuse
+all: $(BUILD)/arw-supervisor $(BUILD)/stub-llama $(UNIT_BIN) $(BUILD)/tests/wedge-fuse $(BUILD)/tests/hang-fuse
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +59,11 @@ $(BUILD)/stub-llama: $(BUILD)/examples/stub-llama.o
 
 # a FUSE daemon that wedges when killed, for the start-up tests
 $(BUILD)/tests/wedge-fuse: $(BUILD)/tests/helpers/wedge-fuse.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# a FUSE daemon that never answers a lookup, for processes that cannot die
+$(BUILD)/tests/hang-fuse: $(BUILD)/tests/helpers/hang-fuse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

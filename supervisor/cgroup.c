@@ -159,6 +159,8 @@ static int populated_fd(int fd)
 	return p[10] == '1';
 }
 
+static int read_pids(const char *dir, pid_t *pids, int max);
+
 static int64_t mono_now(void)
 {
 	struct timespec ts;
@@ -171,13 +173,11 @@ static int64_t mono_now(void)
  * it.  The number of processes it held. */
 static int kill_and_remove(const char *dir, int64_t deadline)
 {
-	char path[4400], buf[8192], *p;
-	int n = 0, fd;
+	char path[4400];
+	int n = read_pids(dir, NULL, 0), fd;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	if (read_text(path, buf, sizeof(buf)) == 0)
-		for (p = buf; *p; p++)
-			n += *p == '\n';
+	if (n < 0)
+		n = 0;
 	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (n) {
@@ -363,24 +363,47 @@ int cg_populated(const struct cg *cg)
 	return populated_fd(cg->evfd);
 }
 
-int cg_pids(const struct cg *cg, pid_t *pids, int max)
+/* cgroup.procs comes a page per read: read to the end, a number may span
+ * two reads. */
+static int read_pids(const char *dir, pid_t *pids, int max)
 {
-	char path[4400], buf[16384], *p, *e;
-	int n = 0, r;
+	char path[4400], buf[4096];
+	long cur = -1;
+	int fd, n = 0;
+	ssize_t got, i;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg->path);
-	if ((r = read_text(path, buf, sizeof(buf))) < 0)
-		return r;
-	for (p = buf; *p; p = *e ? e + 1 : e) {
-		long v = strtol(p, &e, 10);
-
-		if (e == p)
-			break;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < got; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+				continue;
+			}
+			if (cur >= 0) {
+				if (n < max)
+					pids[n] = (pid_t)cur;
+				n++;
+			}
+			cur = -1;
+		}
+	}
+	if (got < 0)
+		n = -errno;
+	else if (cur >= 0) {
 		if (n < max)
-			pids[n] = (pid_t)v;
+			pids[n] = (pid_t)cur;
 		n++;
 	}
+	close(fd);
 	return n;
+}
+
+int cg_pids(const struct cg *cg, pid_t *pids, int max)
+{
+	return read_pids(cg->path, pids, max);
 }
 
 int cg_kill(const struct cg *cg)
@@ -404,4 +427,20 @@ int cg_kill(const struct cg *cg)
 			kill(pids[i], SIGKILL);
 	}
 	return 0;
+}
+
+void cg_fini(void)
+{
+	char dir[4200];
+
+	if (!cg_enabled())
+		return;
+	/* each runtime's cgroup went with its runtime; what is left is empty
+	 * unless a process could not die (then it stays for the next start) */
+	snprintf(dir, sizeof(dir), "%s/runtimes", base);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/probes", base);
+	rmdir(dir);
+	if (rmdir(base) < 0 && errno != ENOENT)
+		log_warnx("leaving cgroup %s: %s", base, strerror(errno));
 }

@@ -32,6 +32,8 @@ struct cg {
  * mode and why are logged.  Returns the number of processes killed. */
 int cg_init(const char *instance, bool force_off);
 bool cg_enabled(void);
+/* At exit: remove the daemon's cgroup folders (those still in use stay). */
+void cg_fini(void);
 /* One line for the runtime matrix and the log: which mode, and why. */
 const char *cg_mode_text(void);
 

@@ -306,6 +306,7 @@ int main(int argc, char **argv)
 	notify_stop();
 	fs_stop(sup.mount);
 	mnt_release();
+	cg_fini();
 	loop_fini();
 	reg_fini();
 	events_fini();

@@ -30,7 +30,7 @@ DLOG=$T/daemon.log
 mkdir -p "$MF" "$STATE" "$T/stage"
 
 # Deterministic defaults: the caller's environment must not change budgets.
-unset ARW_RUNTIME_RESTART_MAX ARW_RUNTIME_RESTART_WINDOW_SEC ARW_RUNTIME_MATRIX_TTL_SEC
+unset ARW_RUNTIME_RESTART_MAX ARW_RUNTIME_RESTART_WINDOW_SEC ARW_RUNTIME_MATRIX_TTL_SEC ARW_NO_CGROUP ARW_TEST_SPAWN
 export ARW_NODE_ID=itest
 # mount point owner files of this test's daemons: in $T, not /run
 export ARW_RUN_DIR=$T/run

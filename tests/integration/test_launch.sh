@@ -1,0 +1,64 @@
+#!/bin/bash
+# One launch path for runtimes and exec probes: a relative workdir, the
+# user and group (supplementary groups dropped or set from the user's), a
+# numeric uid with no passwd entry (runs with the group named, or is
+# refused: never with root's group), lookup errors said as such.
+. "$(dirname "$0")/lib.sh"
+
+# sleeper ID USER GROUP WORKDIR PROBE: /bin/sh that prints its ids and
+# sleeps; the exec probe is PROBE (a shell test run with the same launch).
+sleeper() {
+	jq -n --arg id "$1" --arg user "$2" --arg group "$3" --arg wd "$4" --arg probe "$5" '
+	{ id: $id, adapter: "process", auto_start: true,
+	  process: ({ command: "/bin/sh",
+	             args: ["-c", "echo \"ids $(id -u) $(id -g) $(id -G) cwd $(pwd)\"; exec sleep 1000"],
+	             health: { exec: ["/bin/sh", "-c", $probe], interval_ms: 200 } }
+	           + (if $user != "" then { user: $user } else {} end)
+	           + (if $group != "" then { group: $group } else {} end)
+	           + (if $wd != "" then { workdir: $wd } else {} end)) }'
+}
+status1() { rt "$1" status | head -n 1; }
+idline() { rt "$1" logs | sed -n 's/^ids //p' | tail -n 1; }
+
+mkdir -p "$MF/sub"
+touch "$MF/sub/here"
+# relative workdir: the exec probe runs there too (it was ignored before)
+sleeper wd "" "" sub 'test -f here && [ "$(pwd)" = "$ARW_WD" ]' |
+	jq --arg wd "$MF/sub" '.process.env = { ARW_WD: $wd }' | put_manifest wd.json
+# a named user: its uid, its group, its supplementary groups only
+sleeper nob nobody "" / '[ "$(id -u):$(id -g):$(id -G)" = "65534:65534:65534" ]' | put_manifest nob.json
+# a numeric uid with no passwd entry and a numeric group: exactly those
+sleeper num 54321 54322 / '[ "$(id -u):$(id -g):$(id -G)" = "54321:54322:54322" ]' | put_manifest num.json
+# a numeric uid with no passwd entry and no group: refused
+sleeper nogrp 54321 "" / true | put_manifest nogrp.json
+# lookup errors are said as such, not as "command not found"
+sleeper baduser no-such-user-arw "" / true | put_manifest baduser.json
+sleeper badgroup "" no-such-group-arw / true | put_manifest badgroup.json
+
+start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
+ok "supervisor mounts the tree"
+
+wait_state wd ready 20
+check_eq "relative workdir: the exec probe passes there (ready)" ready "$(rt_state wd)"
+check_match "relative workdir: the runtime runs there" "cwd $MF/sub\$" "$(idline wd)"
+
+wait_state nob ready 20
+check_eq "user nobody: the exec probe sees 65534:65534:65534 (ready)" ready "$(rt_state nob)"
+check_match "user nobody: the runtime runs as 65534, group 65534, no other group" '^65534 65534 65534 cwd /$' "$(idline nob)"
+
+wait_state num ready 20
+check_eq "uid 54321 group 54322: the exec probe sees exactly those (ready)" ready "$(rt_state num)"
+check_match "uid 54321 group 54322: the runtime too, no root group" '^54321 54322 54322 cwd /$' "$(idline num)"
+
+wait_state nogrp error 20
+check_match "uid with no passwd entry and no group: refused, and why" \
+	'^Error - Failed to launch: user 54321 has no passwd entry; name its group too' "$(status1 nogrp)"
+check_eq "uid with no passwd entry and no group: never started" "" "$(rt nogrp pid)"
+
+wait_state baduser error 20
+check_match "unknown user: said as such" 'unknown user "no-such-user-arw"' "$(status1 baduser)"
+wait_state badgroup error 20
+check_match "unknown group: said as such" 'unknown group "no-such-group-arw"' "$(status1 badgroup)"
+
+stop_daemon 30
+check_eq "SIGTERM: exit 0" 0 "$DAEMON_RC"
