@@ -8,21 +8,7 @@
 set -euo pipefail
 rounds=${1:-20}
 build=$(cd "${2:-$(dirname "$0")/../build}" && pwd)
-dir=$(mktemp -d)
-daemon=""
-reader=""
-cleanup() {
-	[ -n "$reader" ] && kill "$reader" 2>/dev/null || true
-	if [ -n "$daemon" ]; then
-		kill -TERM "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	fusermount3 -uz "$dir/mnt" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-mkdir -p "$dir/m"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$(dirname "$0")/lib.sh"
 cat > "$dir/m/b.json" <<JSON
 {"id":"b","adapter":"process","auto_start":true,
  "restart":{"max_restarts":1000,"window_seconds":1},

@@ -13,19 +13,7 @@ set -euo pipefail
 children=${1:-1000}
 rounds=${2:-3}
 build=$(cd "${3:-$(dirname "$0")/../build}" && pwd)
-dir=$(mktemp -d)
-daemon=""
-cleanup() {
-	if [ -n "$daemon" ]; then
-		kill -TERM "$daemon" 2>/dev/null || true
-		wait "$daemon" 2>/dev/null || true
-	fi
-	fusermount3 -uz "$dir/mnt" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-mkdir -p "$dir/m"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$(dirname "$0")/lib.sh"
 cat > "$dir/m/b.json" <<JSON
 {"id":"b","adapter":"process","auto_start":false,
  "process":{"command":"$build/stub-llama","args":["--port","$port","--load-ms","0","--fork-children","$children"],

@@ -86,6 +86,12 @@ check_match() {
 
 now_ms() { date +%s%3N; }
 
+# check_wait NAME CONDITION [SECONDS]: a case that passes once CONDITION
+# holds within the deadline.
+check_wait() {
+	if wait_for "$2" "${3:-20}"; then ok "$1"; else not_ok "$1"; fi
+}
+
 # wait_for CONDITION [SECONDS]: poll every 50 ms; 0 once CONDITION holds,
 # 1 (with a message) after the deadline.
 wait_for() {

@@ -45,6 +45,16 @@ hang_mount() {
 	wait_for "grep -q mounted '$1.out' || pid_gone $HANG_PID" 10 && grep -q mounted "$1.out"
 }
 
+# new_tree PREVIOUS: wait for the escaper line of a new run of esc (not
+# PREVIOUS); set L (leader), G (grandchild), C (child) and track them
+new_tree() {
+	wait_for "[ -n \"\$(escaper esc)\" ] && [ \"\$(escaper esc)\" != '$1' ]" 10
+	L=$(rt_pid esc)
+	read -r G C <<<"$(escaper esc)"
+	track "$G"
+	track "$C"
+}
+
 stuck_json() {
 	cat <<EOF
 { "id": "$1", "adapter": "process", "auto_start": true,
@@ -73,17 +83,13 @@ run_mode() {
 			"rf '$MNT/runtime_matrix.json' | jq -e '.items[].status.detail | any(test(\"Process tracking: cgroup v2\"))' >/dev/null"
 	fi
 	wait_state esc ready 20
-	wait_for "[ -n \"\$(escaper esc)\" ]" 10
-	L=$(rt_pid esc)
-	read -r G C <<<"$(escaper esc)"
-	track "$G"
-	track "$C"
+	new_tree ""
 	check "$m: the grandchild has a session of its own" "[ '$(proc_field "$G" 6)' = '$G' ] && [ '$G' != '$L' ]"
 	if [ "$m" = fallback ]; then
-		if wait_for "[ \"\$(hp esc .processes)\" = 2 ]" 10; then ok "$m: health.json processes counts the group (leader and child)"; else not_ok "$m: health.json processes counts the group (leader and child)"; fi
+		check_wait "$m: health.json processes counts the group (leader and child)" "[ \"\$(hp esc .processes)\" = 2 ]" 10
 		check_eq "$m: health.json cgroup is null" null "$(hp esc .cgroup)"
 	else
-		if wait_for "[ \"\$(hp esc .processes)\" = 3 ]" 10; then ok "$m: health.json processes counts the cgroup (3)"; else not_ok "$m: health.json processes counts the cgroup (3)"; fi
+		check_wait "$m: health.json processes counts the cgroup (3)" "[ \"\$(hp esc .processes)\" = 3 ]" 10
 		check_eq "$m: health.json cgroup is the runtime's" "$CGBASE/runtimes/esc" "$(hp esc .cgroup)"
 		check "$m: the grandchild is in the runtime's cgroup" "grep -qx '$G' '$CGBASE/runtimes/esc/cgroup.procs'"
 	fi
@@ -91,16 +97,12 @@ run_mode() {
 	# -- stop
 	check_match "$m: stop wait=10" '^ok' "$(rt_ctl esc 'stop wait=10')"
 	check_eq "$m: after stop, leader, child and setsid grandchild are gone" "" "$(still_running "$L" "$C" "$G")"
-	if wait_for "[ \$(zombies $DAEMON_PID) = 0 ]" 10; then ok "$m: after stop, no zombie"; else not_ok "$m: after stop, no zombie"; fi
+	check_wait "$m: after stop, no zombie" "[ \$(zombies $DAEMON_PID) = 0 ]" 10
 	[ "$m" != fallback ] && check "$m: the stopped runtime's cgroup is removed" "[ ! -d '$CGBASE/runtimes/esc' ]"
 
 	# -- supervisor SIGTERM
 	check_match "$m: start wait=10" '^ok' "$(rt_ctl esc 'start wait=10')"
-	wait_for "[ -n \"\$(escaper esc)\" ] && [ \"\$(escaper esc)\" != '$G $C' ]" 10
-	L=$(rt_pid esc)
-	read -r G C <<<"$(escaper esc)"
-	track "$G"
-	track "$C"
+	new_tree "$G $C"
 	stop_daemon 30
 	check_eq "$m: SIGTERM: the supervisor exits 0" 0 "$DAEMON_RC"
 	check_eq "$m: SIGTERM: leader, child and grandchild are gone" "" "$(still_running "$L" "$C" "$G")"
@@ -109,11 +111,7 @@ run_mode() {
 	# -- supervisor SIGKILL, then a restart
 	start_daemon --shutdown-timeout 3 || { not_ok "$m: restart mounts the tree"; return; }
 	wait_state esc ready 20
-	wait_for "[ -n \"\$(escaper esc)\" ] && [ \"\$(escaper esc)\" != '$G $C' ]" 10
-	L=$(rt_pid esc)
-	read -r G C <<<"$(escaper esc)"
-	track "$G"
-	track "$C"
+	new_tree "$G $C"
 	kill -KILL "$DAEMON_PID"
 	wait_for "pid_gone $DAEMON_PID" 10
 	wait "$DAEMON_PID" 2>/dev/null
@@ -139,7 +137,7 @@ run_mode() {
 		KIDS=$(pgrep -P "$OLD" | tr '\n' ' ')
 		check "$m: 1,000 helpers are running" "[ $(echo $KIDS | wc -w) -ge 1000 ]"
 		if [ "$m" = cgroup ]; then
-			if wait_for "[ \"\$(hp many .processes)\" = 1001 ]" 10; then ok "$m: health.json processes counts them (1,001)"; else not_ok "$m: health.json processes counts them (1,001)"; fi
+			check_wait "$m: health.json processes counts them (1,001)" "[ \"\$(hp many .processes)\" = 1001 ]" 10
 		fi
 		check_match "$m: stop many wait=20" '^ok' "$(rt_ctl many 'stop wait=20')"
 		k=0
@@ -191,7 +189,7 @@ run_mode() {
 			"grep -q 'abandoning runtime\\[stuck2\\]: 1 process still there after SIGKILL (pids $S)' '$DLOG'"
 		check "$m: shutdown deadline: the mount is gone" "! mounted"
 		kill -KILL "$D1"
-		if wait_for "pid_gone $S" 10; then ok "$m: the abandoned process dies once its lookup fails"; else not_ok "$m: the abandoned process dies once its lookup fails"; fi
+		check_wait "$m: the abandoned process dies once its lookup fails" "pid_gone $S" 10
 		umount -l "$T/hang2-$m" 2>/dev/null
 		rm -f "$MF/stuck2.json"
 		start_daemon --shutdown-timeout 3 || { not_ok "$m: start after the abandon mounts the tree"; return; }
