@@ -62,3 +62,34 @@ check_match "unknown group: said as such" 'unknown group "no-such-group-arw"' "$
 
 stop_daemon 30
 check_eq "SIGTERM: exit 0" 0 "$DAEMON_RC"
+
+# A daemon that cannot switch users (uid 65534, with the capabilities to
+# mount but not CAP_SETUID/CAP_SETGID) refuses a runtime that asks for root,
+# and says why; one that asks for nothing runs as the daemon's user.
+if command -v setpriv >/dev/null; then
+	rm -f "$MF"/*.json
+	sleeper asroot root "" / true | put_manifest asroot.json
+	sleeper plain "" "" / '[ "$(id -u)" = 65534 ]' | put_manifest plain.json
+	chmod 755 "$T"
+	mkdir -p "$T/nr-state" "$T/nr-run"
+	chown 65534:65534 "$T/nr-state" "$T/nr-run" "$MNT"
+	DAEMON_WRAP=(env ARW_RUN_DIR="$T/nr-run" setpriv --reuid=65534 --regid=65534 --clear-groups
+		--inh-caps=+dac_override,+sys_admin --ambient-caps=+dac_override,+sys_admin)
+	STATE_SAVED=$STATE
+	STATE=$T/nr-state
+	if start_daemon --no-cgroup --allow-other; then
+		ok "a daemon as uid 65534 mounts the tree"
+		wait_state plain ready 20
+		check_eq "as uid 65534: a runtime with no user runs (as 65534)" ready "$(rt_state plain)"
+		wait_state asroot error 20
+		check_match "as uid 65534: user root is refused, and why" \
+			'Failed to launch: cannot run as uid 0 gid 0: the supervisor runs as uid 65534 without CAP_SETUID/CAP_SETGID' \
+			"$(status1 asroot)"
+		stop_daemon 30
+		check_eq "as uid 65534: SIGTERM: exit 0" 0 "$DAEMON_RC"
+	else
+		not_ok "a daemon as uid 65534 mounts the tree"
+	fi
+	DAEMON_WRAP=()
+	STATE=$STATE_SAVED
+fi

@@ -205,3 +205,33 @@ run_mode() {
 for mode in $MODES; do run_mode "$mode"; done
 unset ARW_NO_CGROUP ARW_TEST_SPAWN
 
+
+# -- the fallback chosen by itself: no cgroup2 mounted (in a mount namespace
+#    of its own, where the daemon's mount stays too)
+if [ -n "$CG2" ] && command -v unshare >/dev/null; then
+	rm -f "$MF"/*.json
+	rm -rf "${STATE:?}"/*
+	P3=$(free_port)
+	stub_json auto "$P3" --load-ms 50 --spawn-escaper | put_manifest auto.json
+	unshare -m bash -c '
+		umount -l "$1" || exit 3
+		"$2" -f --mount "$3" --manifests "$4" --state "$5" 2>"$6/ns.log" &
+		d=$!
+		for i in $(seq 200); do
+			[ "$(cat "$3/runtimes/auto/state" 2>/dev/null)" = ready ] &&
+				[ "$(jq .processes "$3/runtimes/auto/health.json" 2>/dev/null)" = 2 ] && break
+			sleep 0.05
+		done
+		cat "$3/runtime_matrix.json" >"$6/ns.matrix" 2>/dev/null
+		cat "$3/runtimes/auto/health.json" >"$6/ns.health" 2>/dev/null
+		kill -TERM $d
+		wait $d
+		echo $? >"$6/ns.rc"
+	' ns "$CG2" "$SUP" "$MNT" "$MF" "$STATE" "$T"
+	check "no cgroup2 mounted: the daemon chose process groups, and says why" \
+		"jq -e '.items[].status.detail | any(test(\"Process tracking: process groups \\\\(no cgroup: no cgroup2 file system is mounted\\\\)\"))' '$T/ns.matrix' >/dev/null"
+	check_eq "no cgroup2 mounted: the runtime ran, counted by its group" "2 null" "$(jq -r '"\(.processes) \(.cgroup)"' "$T/ns.health" 2>/dev/null)"
+	check_eq "no cgroup2 mounted: a clean stop" 0 "$(cat "$T/ns.rc" 2>/dev/null)"
+	check "no cgroup2 mounted: the log says so" "grep -q 'no cgroup: no cgroup2 file system is mounted' '$T/ns.log'"
+	check "the host's cgroup2 mount is untouched" "grep -q ' - cgroup2 ' /proc/self/mountinfo"
+fi
