@@ -17,14 +17,16 @@ HANG=$BUILD/tests/hang-fuse
 [ -x "$HANG" ] || { not_ok "hang-fuse helper built"; exit 1; }
 
 CG2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
-MODES="fallback"
-if [ -n "$CG2" ] && [ "$(id -u)" = 0 ]; then
-	MODES="cgroup clone fallback"
-else
-	note "no cgroup2 mount here (or not root): only the fallback mode is tested"
-fi
 OWN=$(sed -n 's/^0:://p' /proc/self/cgroup)
 [ "$OWN" = / ] && OWN=""
+MODES="fallback"
+# cgroup mode where a cgroup can be made here (root, cgroup2 mounted writable)
+if [ -n "$CG2" ] && mkdir "$CG2$OWN/arw-test-probe.$$" 2>/dev/null; then
+	rmdir "$CG2$OWN/arw-test-probe.$$"
+	MODES="cgroup clone fallback"
+else
+	note "no usable cgroup2 here (none mounted, or not writable): only the fallback mode is tested"
+fi
 CGBASE="$CG2$OWN/arw-supervisor@$(printf '%s' "$MNT" | sed 's|%|%25|g; s|/|%2F|g')"
 
 # zombies DAEMON: how many zombie children the daemon has
