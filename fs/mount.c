@@ -43,6 +43,28 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
+int mnt_parse_line(const char *line, char *point, size_t plen, struct mnt_entry *e)
+{
+	char pt[PATH_MAX], devs[32], type[64], src[256];
+	const char *sep;
+
+	/* id parent maj:min root mountpoint opts... - fstype source superopts */
+	if (sscanf(line, "%*s %*s %31s %*s %4095s", devs, pt) != 2)
+		return -EINVAL;
+	sep = strstr(line, " - ");
+	src[0] = '\0';
+	if (!sep || sscanf(sep + 3, "%63s %255s", type, src) < 1)
+		return -EINVAL;
+	memset(e, 0, sizeof(*e));
+	if (sscanf(devs, "%u:%u", &e->maj, &e->min) != 2)
+		return -EINVAL;
+	unescape(pt);
+	snprintf(point, plen, "%s", pt);
+	snprintf(e->fstype, sizeof(e->fstype), "%s", type);
+	snprintf(e->source, sizeof(e->source), "%s", src);
+	return 0;
+}
+
 /* Call fn for each mount at `mp`, in mountinfo order (the last is on top). */
 static int each_at(const char *mp, void (*fn)(const struct mnt_entry *, void *), void *arg)
 {
@@ -53,24 +75,11 @@ static int each_at(const char *mp, void (*fn)(const struct mnt_entry *, void *),
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char point[PATH_MAX], devs[32], type[64], src[256];
-		const char *sep;
+		char point[PATH_MAX];
 		struct mnt_entry e;
 
-		/* id parent maj:min root mountpoint opts... - fstype source superopts */
-		if (sscanf(line, "%*s %*s %31s %*s %4095s", devs, point) != 2)
+		if (mnt_parse_line(line, point, sizeof(point), &e) < 0 || strcmp(point, mp) != 0)
 			continue;
-		unescape(point);
-		if (strcmp(point, mp) != 0)
-			continue;
-		sep = strstr(line, " - ");
-		if (!sep || sscanf(sep + 3, "%63s %255s", type, src) < 1)
-			continue;
-		memset(&e, 0, sizeof(e));
-		if (sscanf(devs, "%u:%u", &e.maj, &e.min) != 2)
-			continue;
-		snprintf(e.fstype, sizeof(e.fstype), "%s", type);
-		snprintf(e.source, sizeof(e.source), "%s", src);
 		fn(&e, arg);
 		n++;
 	}

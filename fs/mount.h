@@ -26,6 +26,9 @@ struct mnt_entry {
 	char source[256];
 };
 
+/* Pure: one line of /proc/self/mountinfo: its mount point (unescaped) into
+ * point, its device, fs type and source into e.  0, or -EINVAL. */
+int mnt_parse_line(const char *line, char *point, size_t plen, struct mnt_entry *e);
 /* The top mount at `mp` (the last listed).  1 found, 0 none, -errno. */
 int mnt_top(const char *mp, struct mnt_entry *e);
 /* Is a mount with this device still attached at `mp`? */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mount.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
@@ -51,51 +52,23 @@ bool cg_is_open(const struct cg *cg)
 
 /* ---- pure parsing ---- */
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(const char *s, size_t n, char *out, size_t len)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < n && k + 1 < len; i++) {
-		if (s[i] == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-		    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-			out[k++] = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-			i += 3;
-		} else {
-			out[k++] = s[i];
-		}
-	}
-	out[k] = '\0';
-}
-
 int cg_find_mount(const char *mi, char *out, size_t len)
 {
 	const char *line, *end;
 
 	for (line = mi; line && *line; line = *end ? end + 1 : end) {
-		const char *f[5], *p = line, *sep;
-		size_t i;
+		char buf[8192];
+		struct mnt_entry e;
 
 		end = strchr(line, '\n');
 		if (!end)
 			end = line + strlen(line);
-		/* fields: id parent maj:min root mountpoint ... - fstype source opts */
-		for (i = 0; i < 5 && p < end; i++) {
-			f[i] = p;
-			p = memchr(p, ' ', (size_t)(end - p));
-			if (!p)
-				break;
-			p++;
-		}
-		if (i < 5 || !p)
+		if ((size_t)(end - line) >= sizeof(buf))
 			continue;
-		sep = strstr(p, " - ");
-		if (!sep || sep >= end)
-			continue;
-		if (strncmp(sep + 3, "cgroup2 ", 8) != 0)
-			continue;
-		unescape(f[4], (size_t)(p - 1 - f[4]), out, len);
-		return 0;
+		memcpy(buf, line, (size_t)(end - line));
+		buf[end - line] = '\0';
+		if (mnt_parse_line(buf, out, len, &e) == 0 && strcmp(e.fstype, "cgroup2") == 0)
+			return 0;
 	}
 	return -ENOENT;
 }

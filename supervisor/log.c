@@ -92,24 +92,3 @@ LOGFN(log_info, "info", 0, 1)
 LOGFN(log_debug, "debug", 0, log_verbose)
 LOGFN(log_warn, "warn", 1, 1)
 LOGFN(log_warnx, "warn", 0, 1)
-
-void fatal(const char *fmt, ...)
-{
-	int saved = errno;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("fatal", saved, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-void fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("fatal", 0, fmt, ap);
-	va_end(ap);
-	exit(1);
-}

@@ -10,6 +10,7 @@
  * reported, in document order, and a file with any error yields no spec.
  */
 #include "manifest.h"
+#include "ctl.h"
 #include "jsonpos.h"
 #include "utf8.h"
 #include "jsontext.h"
@@ -50,16 +51,12 @@ static const char *const method_names[] = { "GET", "HEAD", "POST" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Stop signals by name; the rest are accepted (and rendered) as numbers.
- * STOP, TSTP and CONT are left out on purpose: they do not end a process. */
-static const struct {
-	const char *name;
-	int sig;
-} signal_names[] = {
-	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
-	{ "ABRT", SIGABRT }, { "KILL", SIGKILL }, { "USR1", SIGUSR1 },
-	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
-	{ "TERM", SIGTERM }, { "WINCH", SIGWINCH },
+/* Stop signals accepted by name (names from ctl.c's table); the rest are
+ * accepted (and rendered) as numbers.  STOP, TSTP and CONT are left out on
+ * purpose: they do not end a process. */
+static const int stop_signals[] = {
+	SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGKILL, SIGUSR1, SIGUSR2, SIGPIPE,
+	SIGALRM, SIGTERM, SIGWINCH,
 };
 
 static const char *const wrapper_keys[] = { "version", "runtimes", NULL };
@@ -95,23 +92,28 @@ const char *restart_policy_name(enum restart_policy p)
 	return (unsigned)p < NELEM(policy_names) ? policy_names[p] : "unknown";
 }
 
+static bool stop_signal_named(int sig)
+{
+	for (size_t i = 0; i < NELEM(stop_signals); i++)
+		if (stop_signals[i] == sig)
+			return true;
+	return false;
+}
+
 static const char *signal_name(int sig)
 {
-	for (size_t i = 0; i < NELEM(signal_names); i++)
-		if (signal_names[i].sig == sig)
-			return signal_names[i].name;
-	return NULL;
+	return stop_signal_named(sig) ? ctl_signal_name(sig) : NULL;
 }
 
 /* "TERM", "SIGTERM", "term": the number, or 0. */
 static int signal_by_name(const char *name)
 {
-	if (strncasecmp(name, "SIG", 3) == 0)
-		name += 3;
-	for (size_t i = 0; i < NELEM(signal_names); i++)
-		if (strcasecmp(signal_names[i].name, name) == 0)
-			return signal_names[i].sig;
-	return 0;
+	int sig;
+
+	if (*name >= '0' && *name <= '9')
+		return 0;   /* numbers are JSON numbers here */
+	sig = ctl_signal_parse(name);
+	return sig > 0 && stop_signal_named(sig) ? sig : 0;
 }
 
 bool rt_id_valid(const char *id)

@@ -216,7 +216,7 @@ static int parse_state(char *buf, size_t len, enum desired *desired, struct budg
 		if (strcmp(line, "desired=auto") == 0)
 			*desired = DESIRED_AUTO;
 		else if (strcmp(line, "desired=up") == 0)
-			*desired = DESIRED_UP;
+			*desired = DESIRED_AUTO;   /* written by no version; read as auto */
 		else if (strcmp(line, "desired=down") == 0)
 			*desired = DESIRED_DOWN;
 		else if (strncmp(line, "restart=", 8) == 0 && line[8]) {
@@ -269,7 +269,7 @@ int persist_save(const char *id, enum desired desired, const struct budget *b)
 
 	snprintf(path, sizeof(path), "%s/runtimes/%s.state", state_dir, id);
 	n = snprintf(buf, sizeof(buf), "desired=%s\n",
-		     desired == DESIRED_UP ? "up" : desired == DESIRED_DOWN ? "down" : "auto");
+		     desired == DESIRED_DOWN ? "down" : "auto");
 	for (i = 0; i < b->n && (size_t)n < sizeof(buf) - 32; i++)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "restart=%" PRId64 "\n", b->at[i]);
 	return write_atomic(path, buf, (size_t)n);

@@ -15,7 +15,7 @@
 
 #include "budget.h"
 
-enum desired { DESIRED_AUTO = 0, DESIRED_UP, DESIRED_DOWN };
+enum desired { DESIRED_AUTO = 0, DESIRED_DOWN };
 
 int persist_init(const char *state_dir);
 /* One supervisor per state folder: an flock on <state>/lock held for the

@@ -207,7 +207,6 @@ static void judge(struct probe *p, CURLcode rc, struct probe_outcome *o)
 	memset(o, 0, sizeof(*o));
 	o->latency_ms = mono_ms() - p->started;
 	if (rc == CURLE_COULDNT_CONNECT) {
-		o->refused = true;
 		snprintf(o->msg, sizeof(o->msg), "connection refused");
 		return;
 	}
@@ -225,7 +224,6 @@ static void judge(struct probe *p, CURLcode rc, struct probe_outcome *o)
 		return;
 	}
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
-	o->status = status;
 	if (status == 503 && strstr(p->body, "Loading model"))
 		o->loading = true;
 	if (status != p->expect_status) {

@@ -12,9 +12,7 @@
 
 struct probe_outcome {
 	bool ok;
-	bool refused;       /* nothing listening yet */
 	bool loading;       /* 503 "Loading model" (llama-server warming up) */
-	long status;        /* HTTP status, 0 if none */
 	int64_t latency_ms;
 	char msg[200];      /* "HTTP 200", "connection refused", ... */
 };

@@ -1812,9 +1812,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 void rt_stop_for_shutdown(struct runtime *rt)
 {
 	waiter_fail_all(&rt->waiters, ESHUTDOWN, "the supervisor is shutting down");
-	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
-		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
-	else if (rt->phase == PH_BACKOFF)
+	if (rt->phase != PH_IDLE)
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
 	rt->dirty = true;
 }
