@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "probe.h"
 #include "procscan.h"
+#include "rt.h"
 #include "spawn.h"
 #include "sup.h"
 
@@ -35,26 +36,19 @@
  * a few ms of it happening without hammering a model that loads for minutes. */
 #define STARTUP_PROBE_FIRST_MS 10
 #define STARTUP_PROBE_MS 250
-#define OUTPUT_CHUNK 65536
 /* After SIGKILL: when to say that processes are still there, and how often
  * to refresh the count while they stay (a process in uninterruptible sleep
  * cannot die until its system call ends). */
 #define STUCK_MS 1000
 #define STUCK_REFRESH_MS 5000
 
-static void rt_spawn(struct runtime *rt, int64_t mono);
-static void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
-static void rt_check_waiters(struct runtime *rt);
-static void probe_stop(struct runtime *rt);
 static void xprobe_start(struct runtime *rt);
 static void xprobe_reap(struct runtime *rt);
 static void xprobe_kill(struct runtime *rt);
 static void kill_all(struct runtime *rt);
 static void on_probe(void *ctx, const struct probe_outcome *o);
 
-static void set_state(struct runtime *rt, enum rt_state st, enum severity sev,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void set_state(struct runtime *rt, enum rt_state st, enum severity sev,
+void rt_set_state(struct runtime *rt, enum rt_state st, enum severity sev,
 		      const char *fmt, ...)
 {
 	va_list ap;
@@ -77,7 +71,7 @@ struct runtime *rt_find(const char *id)
 	return NULL;
 }
 
-static cJSON *payload_for(const struct runtime *rt)
+cJSON *rt_payload(const struct runtime *rt)
 {
 	cJSON *p = cJSON_CreateObject();
 
@@ -117,7 +111,7 @@ static void save_result(struct runtime *rt, bool *unsaved, const char *what, int
 }
 
 /* 0, or the errno of a failed save. */
-static int save_state(struct runtime *rt)
+int rt_save_state(struct runtime *rt)
 {
 	int r = persist_save(rt->spec->id, rt->desired, &rt->budget);
 
@@ -136,135 +130,9 @@ static void save_retry(struct runtime *rt)
 {
 	rt->save_retry_at = 0;
 	if (rt->state_unsaved)
-		save_state(rt);
+		rt_save_state(rt);
 	if (rt->pid_unsaved)
 		save_pid(rt);
-}
-
-/* ---- logs ---- */
-
-/* The log file cannot be written: said once (log, detail) until it can. */
-static void log_failed(struct runtime *rt, int err)
-{
-	if (rt->log_errno == err)
-		return;
-	if (err)
-		log_warnx("runtime[%s]: cannot write %s: %s; its output stays in `logs` only",
-			  rt->spec->id, rt->log_path, strerror(err));
-	else
-		log_info("runtime[%s]: writing %s works again", rt->spec->id, rt->log_path);
-	rt->log_errno = err;
-	rt->dirty = true;
-}
-
-static void log_open(struct runtime *rt)
-{
-	struct stat st;
-
-	if (rt->logfd >= 0 || rt->spec->file_max_bytes == 0)
-		return;
-	rt->logfd = open(rt->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (rt->logfd < 0) {
-		log_failed(rt, errno);
-		return;
-	}
-	rt->logsize = fstat(rt->logfd, &st) == 0 ? (size_t)st.st_size : 0;
-}
-
-static void log_rotate(struct runtime *rt)
-{
-	char from[PATH_MAX + 16], to[PATH_MAX + 16];
-	int i;
-
-	close(rt->logfd);
-	rt->logfd = -1;
-	for (i = rt->spec->log_files - 1; i >= 1; i--) {
-		if (i == 1)
-			snprintf(from, sizeof(from), "%s", rt->log_path);
-		else
-			snprintf(from, sizeof(from), "%s.%d", rt->log_path, i - 1);
-		snprintf(to, sizeof(to), "%s.%d", rt->log_path, i);
-		rename(from, to);
-	}
-	if (rt->spec->log_files <= 1)
-		unlink(rt->log_path);
-	log_open(rt);
-}
-
-static void log_write(struct runtime *rt, const char *buf, size_t n)
-{
-	if (rt->spec->file_max_bytes == 0)
-		return;
-	log_open(rt);
-	if (rt->logfd < 0)
-		return;
-	if (rt->logsize > 0 && rt->logsize + n > rt->spec->file_max_bytes)
-		log_rotate(rt);
-	if (rt->logfd < 0)
-		return;
-	{
-		ssize_t w = write(rt->logfd, buf, n);
-
-		if (w > 0)
-			rt->logsize += (size_t)w;
-		log_failed(rt, w == (ssize_t)n ? 0 : w < 0 ? errno : ENOSPC);
-	}
-}
-
-/* `logs` changed: tell watchers at most every LOGS_NOTIFY_MS, and once more
- * after the last change, so a flood costs a bounded number of events. */
-#define LOGS_NOTIFY_MS 100
-
-static void logs_notify(struct runtime *rt, int64_t mono)
-{
-	char rel[RT_ID_MAX + 20];
-
-	snprintf(rel, sizeof(rel), "runtimes/%s/logs", rt->spec->id);
-	notify_changed(INO_RT(rt->slot, RF_LOGS), rel);
-	rt->logs_notified = mono;
-	rt->logs_notify_at = 0;
-}
-
-static void logs_changed(struct runtime *rt)
-{
-	int64_t mono = mono_ms();
-
-	if (mono - rt->logs_notified >= LOGS_NOTIFY_MS)
-		logs_notify(rt, mono);
-	else if (!rt->logs_notify_at)
-		rt->logs_notify_at = rt->logs_notified + LOGS_NOTIFY_MS;
-}
-
-/* Read what the process wrote; `all` drains the pipe (the group is gone). */
-static void read_output(struct runtime *rt, bool all)
-{
-	char buf[OUTPUT_CHUNK];
-	ssize_t n;
-
-	while (rt->outfd >= 0) {
-		n = read(rt->outfd, buf, sizeof(buf));
-		if (n > 0) {
-			logring_append(rt->ring, buf, (size_t)n, now_ms());
-			log_write(rt, buf, (size_t)n);
-			logs_changed(rt);
-			if (!all)
-				return;   /* one chunk per wakeup: floods share the loop */
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN && !all)
-			return;
-		/* EOF, error, or drained */
-		loop_unwatch(rt->outfd);
-		close(rt->outfd);
-		rt->outfd = -1;
-	}
-}
-
-void rt_on_output(struct runtime *rt)
-{
-	read_output(rt, false);
 }
 
 /* ---- life cycle ---- */
@@ -329,14 +197,14 @@ static bool take_restart(struct runtime *rt, const char *why)
 	cJSON *p;
 
 	if (budget_take(&rt->budget, now_ms()) == 0) {
-		save_state(rt);
+		rt_save_state(rt);
 		return true;
 	}
 	rt->latched = true;
-	set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+	rt_set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
 	log_warnx("runtime[%s]: %s; restart budget exhausted (%d restarts in %d s), leaving it down",
 		  rt->spec->id, why, rt->budget.max_restarts, rt->budget.window_seconds);
-	p = payload_for(rt);
+	p = rt_payload(rt);
 	cJSON_AddNumberToObject(p, "max_restarts", rt->budget.max_restarts);
 	cJSON_AddNumberToObject(p, "window_seconds", rt->budget.window_seconds);
 	cJSON_AddStringToObject(p, "reason", why);
@@ -357,7 +225,7 @@ static void launch_failed(struct runtime *rt, const char *why)
 	rt->exit_at = now_ms();
 	if (rt->spec->restart_policy == RESTART_NEVER || sup.shutting_down) {
 		rt->latched = true;
-		set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s", why);
+		rt_set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s", why);
 		return;
 	}
 	/* Retried like a crash in the first second: the binary may be in the
@@ -368,7 +236,7 @@ static void launch_failed(struct runtime *rt, const char *why)
 	backoff = budget_backoff_ms(0, rt->quick_crashes);
 	rt->phase = PH_BACKOFF;
 	rt->backoff_at = mono_ms() + backoff;
-	set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s; retrying in %lld ms",
+	rt_set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s; retrying in %lld ms",
 		  why, (long long)backoff);
 }
 
@@ -385,7 +253,7 @@ static void fd_shortage(char *err, size_t len, int r)
 		 "raise LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur);
 }
 
-static void rt_spawn(struct runtime *rt, int64_t mono)
+void rt_spawn(struct runtime *rt, int64_t mono)
 {
 	const struct rt_spec *s = rt->spec;
 	char err[300];
@@ -434,16 +302,16 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 		 rt->in_cg ? "" : cg_enabled() ? " (not in a cgroup)" : "");
 	if (s->health.type == PROBE_NONE) {
 		rt->ever_ready = true;
-		set_state(rt, ST_READY, SEV_INFO, "Process running");
+		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
 		rt->probe_at = 0;
 		rt->startup_at = 0;
 	} else {
-		set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check");
+		rt_set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check");
 		rt->probe_at = mono;
 		rt->startup_at = s->health.startup_timeout_ms > 0 ? mono + s->health.startup_timeout_ms : 0;
 	}
 	{
-		cJSON *p = payload_for(rt);
+		cJSON *p = rt_payload(rt);
 
 		cJSON_AddNumberToObject(p, "pid", rt->pid);
 		events_emit("runtime.started", p);
@@ -451,7 +319,7 @@ static void rt_spawn(struct runtime *rt, int64_t mono)
 }
 
 /* Start if not running.  Not counted. */
-static void rt_start(struct runtime *rt, int64_t mono)
+void rt_start(struct runtime *rt, int64_t mono)
 {
 	switch (rt->phase) {
 	case PH_IDLE:
@@ -516,11 +384,11 @@ static int rt_pids(struct runtime *rt, pid_t *pids, int max)
 	return proc_group_pids(rt->pid, pids, max);
 }
 
-static void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
+void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 {
 	int sig = rt->spec->stop_signal;
 
-	probe_stop(rt);
+	rt_probe_stop(rt);
 	rt->probe_at = rt->startup_at = 0;
 	if (rt->phase == PH_BACKOFF || rt->phase == PH_IDLE) {
 		rt->phase = PH_IDLE;
@@ -535,7 +403,7 @@ static void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 	}
 	rt->phase = PH_STOPPING;
 	rt->after = after;
-	set_state(rt, ST_STOPPING, SEV_INFO, "%s", why);
+	rt_set_state(rt, ST_STOPPING, SEV_INFO, "%s", why);
 	if (rt->leader_done) {
 		kill_all(rt);
 	} else {
@@ -554,9 +422,9 @@ static void rt_process_gone(struct runtime *rt)
 	const struct rt_spec *s = rt->spec;
 	enum after after = rt->after;
 
-	read_output(rt, true);
+	rt_read_output(rt, true);
 	/* What the process phase scheduled ends with it. */
-	probe_stop(rt);
+	rt_probe_stop(rt);
 	rt->probe_at = rt->startup_at = rt->kill_at = rt->stuck_at = 0;
 	rt->stuck_count = 0;
 	rt->sweep_pending = false;
@@ -595,7 +463,7 @@ static void rt_process_gone(struct runtime *rt)
 			return;
 		}
 		if (!rt->latched)
-			set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
+			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
 				  rt->desired == DESIRED_DOWN ? "Stopped by operator" :
 				  sup.shutting_down ? "Supervisor shutting down" : "Stopped");
 		return;
@@ -607,16 +475,16 @@ static void rt_process_gone(struct runtime *rt)
 	else
 		rt->quick_crashes = 0;
 	if (sup.shutting_down) {
-		set_state(rt, ST_OFFLINE, SEV_INFO, "Supervisor shutting down");
+		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Supervisor shutting down");
 		return;
 	}
 	if (s->restart_policy == RESTART_NEVER ||
 	    (s->restart_policy == RESTART_ON_FAILURE && rt->exit_code == 0)) {
 		if (rt->exit_code == 0)
-			set_state(rt, ST_OFFLINE, SEV_INFO, "Exited cleanly (code 0)");
+			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Exited cleanly (code 0)");
 		else {
 			rt->latched = true;
-			set_state(rt, ST_ERROR, SEV_ERROR, "%c%s",
+			rt_set_state(rt, ST_ERROR, SEV_ERROR, "%c%s",
 				  rt->exit_reason[0] >= 'a' && rt->exit_reason[0] <= 'z' ?
 				  rt->exit_reason[0] - 'a' + 'A' : rt->exit_reason[0],
 				  rt->exit_reason[0] ? rt->exit_reason + 1 : "");
@@ -634,7 +502,7 @@ static void rt_process_gone(struct runtime *rt)
 		} else {
 			rt->phase = PH_BACKOFF;
 			rt->backoff_at = mono + backoff;
-			set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
+			rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
 				  (long long)backoff, rt->exit_reason);
 			log_info("runtime[%s]: %s within its first second; restarting in %lld ms",
 				 s->id, rt->exit_reason, (long long)backoff);
@@ -703,7 +571,7 @@ static void rt_reap(struct runtime *rt)
 				 sizeof(rt->exit_reason) - strlen(rt->exit_reason), " after %s%s",
 				 rt->stop_timed_out ? "the stop timeout" : "the stop signal", "");
 		{
-			cJSON *p = payload_for(rt);
+			cJSON *p = rt_payload(rt);
 
 			cJSON_AddNumberToObject(p, "pid", rt->pid);
 			if (rt->exit_code >= 0)
@@ -719,7 +587,7 @@ static void rt_reap(struct runtime *rt)
 			events_emit("runtime.exited", p);
 		}
 		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);
-		probe_stop(rt);
+		rt_probe_stop(rt);
 		/* Members left behind by the leader never outlive it. */
 		kill_all(rt);
 	}
@@ -870,12 +738,12 @@ static void health_failed(struct runtime *rt, const char *why)
 {
 	if (!take_restart(rt, why)) {
 		rt_begin_stop(rt, AFTER_NONE, "Stopping after failed health checks");
-		set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+		rt_set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
 		return;
 	}
 	log_warnx("runtime[%s]: %s; restarting", rt->spec->id, why);
 	rt_begin_stop(rt, AFTER_START, "Restarting after failed health checks");
-	set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
+	rt_set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
 }
 
 static void on_probe(void *ctx, const struct probe_outcome *o)
@@ -900,13 +768,13 @@ static void on_probe(void *ctx, const struct probe_outcome *o)
 				log_info("runtime[%s]: ready (%s in %lld ms)", rt->spec->id, o->msg,
 					 (long long)(mono - rt->started_mono));
 			rt->ever_ready = true;
-			set_state(rt, ST_READY, SEV_INFO, "Process healthy");
+			rt_set_state(rt, ST_READY, SEV_INFO, "Process healthy");
 		}
 	} else if (!rt->ever_ready) {
 		if (o->loading)
-			set_state(rt, ST_STARTING, SEV_INFO, "Loading model");
+			rt_set_state(rt, ST_STARTING, SEV_INFO, "Loading model");
 		else
-			set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check (%s)", o->msg);
+			rt_set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check (%s)", o->msg);
 	} else {
 		rt->probe_failures++;
 		if (rt->probe_failures >= h->failure_threshold) {
@@ -917,7 +785,7 @@ static void on_probe(void *ctx, const struct probe_outcome *o)
 			health_failed(rt, why);
 			return;
 		}
-		set_state(rt, ST_DEGRADED, SEV_WARN, "Health check failed (%d of %d): %s",
+		rt_set_state(rt, ST_DEGRADED, SEV_WARN, "Health check failed (%d of %d): %s",
 			  rt->probe_failures, h->failure_threshold, o->msg);
 	}
 	if (rt->ever_ready) {
@@ -1089,7 +957,7 @@ void rt_on_xprobe(struct runtime *rt, bool output)
 
 /* Drop whatever probe is in flight; an exec probe's group is killed and
  * reaped later, its result ignored. */
-static void probe_stop(struct runtime *rt)
+void rt_probe_stop(struct runtime *rt)
 {
 	if (rt->probe) {
 		probe_cancel(rt->probe);
@@ -1146,7 +1014,7 @@ static void rt_stuck(struct runtime *rt, int64_t mono)
 			  "a process in uninterruptible sleep dies when its system call ends",
 			  rt->spec->id, n, n == 1 ? "" : "es", STUCK_MS, (int)pids[0], n > 1 ? ", ..." : "");
 	rt->stuck_count = n;
-	set_state(rt, ST_STOPPING, SEV_WARN, "%d process%s still exiting after SIGKILL", n,
+	rt_set_state(rt, ST_STOPPING, SEV_WARN, "%d process%s still exiting after SIGKILL", n,
 		  n == 1 ? "" : "es");
 }
 
@@ -1193,7 +1061,7 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 			probe_now(rt);
 	}
 	if (rt->logs_notify_at && mono >= rt->logs_notify_at)
-		logs_notify(rt, mono);
+		rt_logs_notify(rt, mono);
 	if (rt->republish_at && mono >= rt->republish_at) {
 		rt->republish_at = 0;
 		rt->dirty = true;
@@ -1223,235 +1091,6 @@ void rt_check_deadlines(struct runtime *rt, int64_t mono)
 			*ds[i] = 0;
 		}
 	}
-}
-
-/* ---- publishing ---- */
-
-static void add_detail(struct rt_view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_detail(struct rt_view *v, const char *fmt, ...)
-{
-	char **nd = realloc(v->detail, (v->ndetail + 1) * sizeof(char *));
-	va_list ap;
-
-	if (!nd)
-		return;
-	v->detail = nd;
-	va_start(ap, fmt);
-	if (vasprintf(&v->detail[v->ndetail], fmt, ap) >= 0)
-		v->ndetail++;
-	va_end(ap);
-}
-
-static char *xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static struct rt_view *make_view(struct runtime *rt, int64_t now)
-{
-	const struct rt_spec *s = rt->spec;
-	struct rt_view *v = rt_view_new();
-	char ts[32];
-	int used;
-
-	if (!v)
-		return NULL;
-	snprintf(v->id, sizeof(v->id), "%s", s->id);
-	v->name = xstrdup(s->name ? s->name : s->id);
-	v->adapter = xstrdup(s->adapter ? s->adapter : "process");
-	v->profile = xstrdup(s->profile);
-	v->state = rt->state;
-	v->severity = rt->sev;
-	v->summary = xstrdup(rt->summary);
-	v->pid = rt->pid > 0 && !rt->leader_done ? (int)rt->pid : 0;
-	if (rt->pid <= 0)
-		v->processes = 0;
-	else if (rt->in_cg)
-		v->processes = cg_pids(&rt->cg, NULL, 0);
-	else
-		v->processes = proc_count_group(rt->pid, mono_ms());
-	if (v->processes < 0)
-		v->processes = 0;
-	v->cgroup = rt->pid > 0 && rt->in_cg ? xstrdup(rt->cg.path) : NULL;
-	v->started_at = rt->started_wall;
-	v->updated_at = now;
-	v->accelerator = s->accelerator;
-	v->modalities = s->modalities;
-	v->max_restarts = rt->budget.max_restarts;
-	v->window_seconds = rt->budget.window_seconds;
-	if (rt->budget.n && (v->restarts = malloc(rt->budget.n * sizeof(int64_t)))) {
-		memcpy(v->restarts, rt->budget.at, rt->budget.n * sizeof(int64_t));
-		v->nrestarts = rt->budget.n;
-	}
-	v->has_exit = rt->has_exit;
-	v->exit_code = rt->exit_code;
-	v->exit_signal = rt->exit_sig;
-	v->exit_at = rt->exit_at;
-	v->exit_reason = rt->has_exit ? xstrdup(rt->exit_reason) : NULL;
-	v->probe_type = s->health.type;
-	if (s->health.type == PROBE_HTTP)
-		v->probe_target = xstrdup(s->health.url);
-	else if (s->health.type == PROBE_TCP)
-		v->probe_target = xstrdup(s->health.tcp);
-	else if (s->health.type == PROBE_EXEC && s->health.nexec) {
-		size_t i, len = 0;
-
-		for (i = 0; i < s->health.nexec; i++)
-			len += strlen(s->health.exec[i]) + 1;
-		if ((v->probe_target = malloc(len + 1))) {
-			v->probe_target[0] = '\0';
-			for (i = 0; i < s->health.nexec; i++) {
-				if (i)
-					strcat(v->probe_target, " ");
-				strcat(v->probe_target, s->health.exec[i]);
-			}
-		}
-	}
-	else
-		v->probe_target = NULL;
-	v->probe_result = rt->has_probe_result ? xstrdup(rt->probe_result) : NULL;
-	v->probe_latency_ms = rt->probe_latency;
-	v->probe_failures = rt->probe_failures;
-	v->probe_last_ok_at = rt->probe_last_ok;
-	v->source = xstrdup(rt->source);
-	v->loaded_at = rt->loaded_at;
-	v->log_path = s->file_max_bytes ? xstrdup(rt->log_path) : NULL;
-	v->manifest_json = rt_spec_to_json(s);
-	v->ctl_last = xstrdup(rt->ctl_last);
-
-	/* detail[]: what an operator needs next to the label */
-	if (v->pid)
-		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
-	else
-		add_detail(v, "Not running");
-	if (v->processes && v->cgroup)
-		add_detail(v, "%d process%s in cgroup %s", v->processes, v->processes == 1 ? "" : "es",
-			   v->cgroup);
-	else if (v->processes)
-		add_detail(v, "%d process%s in process group %d", v->processes,
-			   v->processes == 1 ? "" : "es", (int)rt->pid);
-	if (v->pid && s->health.type != PROBE_NONE)
-		add_detail(v, "Health check %s: %s", v->probe_target,
-			   rt->has_probe_result ? rt->probe_result : "no result yet");
-	used = budget_used(&rt->budget, now);
-	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,
-		   rt->budget.max_restarts, rt->budget.window_seconds,
-		   used ? ", resets at " : "", used ? fmt_time(ts, sizeof(ts), budget_reset_at(&rt->budget, now)) : "");
-	if (rt->has_exit)
-		add_detail(v, "Last exit: %s at %s", rt->exit_reason, fmt_time(ts, sizeof(ts), rt->exit_at));
-	if (rt->rejected)
-		add_detail(v, "Manifest update rejected, previous manifest kept: %s", rt->rejected);
-	if (rt->state_unsaved || rt->pid_unsaved)
-		add_detail(v, "Not saved in the state folder (%s): %s%s%s are lost if the supervisor restarts; "
-			   "retrying", strerror(rt->save_errno),
-			   rt->state_unsaved ? "its desired state and restart budget" : "",
-			   rt->state_unsaved && rt->pid_unsaved ? " and " : "",
-			   rt->pid_unsaved ? "its pid file (for clean-up after a crash)" : "");
-	if (rt->state_note)
-		add_detail(v, "State file was unreadable: %s; desired state and budget started fresh",
-			   rt->state_note);
-	if (rt->log_errno)
-		add_detail(v, "Log file %s cannot be written (%s); the output is kept in logs only",
-			   rt->log_path, strerror(rt->log_errno));
-	if (rt->latched && rt->state == ST_ERROR)
-		add_detail(v, "Stays down until an operator acts (echo restore > ctl)");
-	return v;
-}
-
-static void emit_state_change(struct runtime *rt)
-{
-	cJSON *p;
-
-	if (rt->ev_state == rt->state && rt->ev_sev == rt->sev &&
-		   strcmp(rt->ev_summary, rt->summary) == 0) {
-		return;
-	}
-	p = payload_for(rt);
-	cJSON_AddStringToObject(p, "from", state_slug(rt->ev_state));
-	cJSON_AddStringToObject(p, "state", state_slug(rt->state));
-	cJSON_AddStringToObject(p, "severity", severity_slug(rt->sev));
-	cJSON_AddStringToObject(p, "summary", rt->summary);
-	{
-		char label[260];
-
-		snprintf(label, sizeof(label), "%s - %s", state_label(rt->state), rt->summary);
-		cJSON_AddStringToObject(p, "label", label);
-	}
-	events_emit("runtime.state.changed", p);
-	if (rt->restore_pending && (rt->state == ST_READY ||
-				    (rt->state == ST_ERROR && rt->phase == PH_IDLE))) {
-		rt->restore_pending = false;
-		p = payload_for(rt);
-		cJSON_AddBoolToObject(p, "ok", rt->state == ST_READY);
-		cJSON_AddStringToObject(p, "state", state_slug(rt->state));
-		cJSON_AddStringToObject(p, "summary", rt->summary);
-		events_emit("runtime.restore.completed", p);
-	}
-	rt->ev_state = rt->state;
-	rt->ev_sev = rt->sev;
-	snprintf(rt->ev_summary, sizeof(rt->ev_summary), "%s", rt->summary);
-}
-
-void rt_publish(struct runtime *rt)
-{
-	int64_t now = now_ms(), reset;
-	struct rt_view *v;
-	unsigned changed = 0;
-	int f;
-
-	rt->dirty = false;
-	budget_prune(&rt->budget, now);
-	v = make_view(rt, now);
-	if (!v)
-		return;
-	for (f = RF_STATE; f < RF_COUNT; f++) {
-		char *txt;
-		size_t len = 0;
-
-		if (f == RF_LOGS)
-			continue;
-		txt = render_rt_file((enum rt_file)f, v, now, &len);
-		if (!txt)
-			continue;
-		/* health.json always changes (updated_at); the others only
-		 * when their text does. */
-		if (!rt->text[f] || strcmp(rt->text[f], txt) != 0) {
-			free(rt->text[f]);
-			rt->text[f] = txt;
-			rt->mtime[f] = now;
-			changed |= 1u << f;
-		} else {
-			free(txt);
-		}
-		v->mtime[f] = rt->mtime[f];
-	}
-	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
-	/* The new view first, then the kernel forgets the old sizes and times:
-	 * from here on every open and stat sees the new ones. */
-	reg_rt_publish(rt->slot, v);
-	if (changed & (1u << RF_STATE))
-		fs_inval_attr(INO_RT(rt->slot, RF_DIR));
-	for (f = RF_STATE; f < RF_COUNT; f++) {
-		char rel[RT_ID_MAX + 40];
-
-		if (!(changed & (1u << f)))
-			continue;
-		fs_inval_attr(INO_RT(rt->slot, f));
-		/* IN_MODIFY for watchers; a ctl change comes from a write to
-		 * it, which raised IN_MODIFY itself */
-		if (rt->announced && f != RF_CTL) {
-			snprintf(rel, sizeof(rel), "runtimes/%s/%s", rt->spec->id,
-				 rt_file_name((enum rt_file)f));
-			notify_changed(INO_RT(rt->slot, f), rel);
-		}
-	}
-	emit_state_change(rt);
-	sup.matrix_dirty = true;
-	/* When the oldest counted restart leaves the window, the budget file
-	 * changes by itself: publish again then. */
-	reset = budget_reset_at(&rt->budget, now);
-	rt->republish_at = reset > now ? mono_ms() + (reset - now) + 1 : 0;
-	rt_check_waiters(rt);
 }
 
 /* ---- creation and removal ---- */
@@ -1517,18 +1156,18 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 		 "no command yet (verbs: start, stop, restart, restore, reset-budget, kill SIG)\n");
 	rt->ev_state = ST_UNKNOWN;
 	{
-		cJSON *p = payload_for(rt);
+		cJSON *p = rt_payload(rt);
 
 		cJSON_AddStringToObject(p, "source", rt->source);
 		events_emit("runtime.added", p);
 		rt->announced = true;
 	}
 	if (rt->desired == DESIRED_DOWN)
-		set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 	else if (spec->auto_start && !sup.shutting_down)
 		rt_spawn(rt, mono_ms());
 	else
-		set_state(rt, ST_OFFLINE, SEV_INFO, "Not started (auto_start is false)");
+		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Not started (auto_start is false)");
 	rt_publish(rt);
 	notify_created(TOP_RUNTIMES, spec->id, INO_RT(rt->slot, RF_DIR), true);
 	log_info("runtime[%s]: loaded from %s", spec->id, source);
@@ -1550,11 +1189,11 @@ void rt_remove(struct runtime *rt)
 		rt->dirty = true;
 		return;
 	}
-	probe_stop(rt);
+	rt_probe_stop(rt);
 	if (rt->xpid > 0)
 		return;   /* the exec probe's group goes first; SIGCHLD brings us back */
 	log_info("runtime[%s]: removed", rt->spec->id);
-	events_emit("runtime.removed", payload_for(rt));
+	events_emit("runtime.removed", rt_payload(rt));
 	reg_rt_remove(rt->slot);
 	reg_dir_touch(TOP_RUNTIMES, now_ms());
 	fs_inval_attr(TOP_RUNTIMES);
@@ -1604,7 +1243,7 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 		return;
 	}
 	if ((rt->probe || rt->xpid > 0) && spec->health.type != rt->spec->health.type) {
-		probe_stop(rt);
+		rt_probe_stop(rt);
 		rt->probe_at = mono_ms();
 	}
 	rt_spec_free(rt->spec);
@@ -1620,7 +1259,7 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	}
 	if (rt->phase == PH_RUNNING && spec->health.type == PROBE_NONE && !rt->ever_ready) {
 		rt->ever_ready = true;
-		set_state(rt, ST_READY, SEV_INFO, "Process running");
+		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
 	}
 	if (rt->desired == DESIRED_AUTO && !was_auto && spec->auto_start &&
 	    rt->phase == PH_IDLE && !rt->latched)
@@ -1631,216 +1270,3 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	rt->dirty = true;
 }
 
-/* ---- control ---- */
-
-static void record_ctl(struct runtime *rt, const char *text, const char *result)
-{
-	char ts[32];
-
-	snprintf(rt->ctl_last, sizeof(rt->ctl_last), "last: %s\nat: %s\nresult: %s\n",
-		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
-	rt->dirty = true;
-}
-
-static bool is_up(const struct runtime *rt)
-{
-	return rt->phase == PH_RUNNING;
-}
-
-/* Would a waiter for `verb` be satisfied (0), failed (errno) or wait (-1)? */
-int rt_wait_status(const struct runtime *rt, enum ctl_verb verb)
-{
-	if (verb == CTL_STOP)
-		return rt->phase == PH_IDLE ? 0 : -1;
-	if (rt->phase == PH_RUNNING && rt->state == ST_READY)
-		return 0;
-	/* in error, unless on its way through a restart after failed checks */
-	if (rt->state == ST_ERROR && rt->phase != PH_STOPPING)
-		return EIO;
-	if (rt->phase == PH_IDLE && rt->state == ST_OFFLINE)
-		return EIO;
-	return -1;
-}
-
-static void rt_check_waiters(struct runtime *rt)
-{
-	struct waiter **pw;
-
-	for (pw = &rt->waiters; *pw;) {
-		struct waiter *w = *pw;
-		int st = rt_wait_status(rt, w->verb);
-
-		if (st < 0) {
-			pw = &w->next;
-			continue;
-		}
-		*pw = w->next;
-		if (st == 0)
-			loop_reply(w->req, w->of, 0, w->size, "ok %s: %s - %s", w->text,
-				   state_label(rt->state), rt->summary);
-		else
-			loop_reply(w->req, w->of, st, 0, "error %s: %s - %s", w->text,
-				   state_label(rt->state), rt->summary);
-		free(w);
-	}
-}
-
-bool rt_interrupt(struct runtime *rt, uint64_t park_id)
-{
-	return waiter_interrupt(&rt->waiters, park_id);
-}
-
-/* Counted restart (restart/restore).  0 or -EAGAIN. */
-static int counted_restart(struct runtime *rt, const char *why)
-{
-	cJSON *p;
-
-	if (budget_take(&rt->budget, now_ms()) < 0)
-		return -EAGAIN;
-	p = payload_for(rt);
-	cJSON_AddStringToObject(p, "reason", why);
-	events_emit("runtime.restore.requested", p);
-	rt->restore_pending = true;
-	rt->latched = false;
-	rt->quick_crashes = 0;
-	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
-		rt_begin_stop(rt, AFTER_START, "Restarting (operator request)");
-	else
-		rt_spawn(rt, mono_ms());
-	return 0;
-}
-
-void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
-{
-	char result[300];
-	int err = 0;
-
-	if (c->parse_err) {
-		snprintf(result, sizeof(result), "error: %s", c->errmsg);
-		record_ctl(rt, c->text, result);
-		loop_reply(c->req, c->of, EINVAL, 0, "error %s: %s", c->text, c->errmsg);
-		return;
-	}
-	if (sup.shutting_down) {
-		record_ctl(rt, c->text, "error: the supervisor is shutting down");
-		loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
-		return;
-	}
-	switch (c->ctl.verb) {
-	case CTL_START:
-		rt->desired = DESIRED_AUTO;
-		rt->latched = false;
-		if (is_up(rt)) {
-			snprintf(result, sizeof(result), "ok: already running");
-		} else {
-			rt->quick_crashes = 0;
-			rt_start(rt, mono_ms());
-			snprintf(result, sizeof(result), "ok: starting");
-		}
-		break;
-	case CTL_STOP:
-		rt->desired = DESIRED_DOWN;
-		rt->latched = false;
-		if (rt->phase == PH_IDLE || rt->phase == PH_BACKOFF) {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
-			snprintf(result, sizeof(result), "ok: not running; stays down");
-		} else {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			snprintf(result, sizeof(result), "ok: stopping; stays down");
-		}
-		break;
-	case CTL_RESTART:
-	case CTL_RESTORE:
-		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
-			err = EAGAIN;
-			snprintf(result, sizeof(result), "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
-				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
-		} else {
-			rt->desired = DESIRED_AUTO;
-			snprintf(result, sizeof(result), "ok: %s; budget %d of %d used",
-				 rt->phase == PH_STOPPING ? "restarting" : "starting",
-				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
-		}
-		break;
-	case CTL_RESET_BUDGET:
-		budget_reset(&rt->budget);
-		snprintf(result, sizeof(result), "ok: budget reset, %d restarts available", rt->budget.max_restarts);
-		break;
-	case CTL_KILL:
-		if (rt->pid <= 0 || rt->leader_done) {
-			err = ESRCH;
-			snprintf(result, sizeof(result), "error: not running");
-		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
-			err = errno;
-			snprintf(result, sizeof(result), "error: %s", strerror(err));
-		} else {
-			const char *name = ctl_signal_name(c->ctl.signal);
-
-			snprintf(result, sizeof(result), "ok: sent SIG%s to process group %d",
-				 name ? name : "?", (int)rt->pid);
-		}
-		break;
-	default:
-		err = EINVAL;
-		snprintf(result, sizeof(result), "error: not a runtime verb");
-		break;
-	}
-	/* Every verb but kill changes what the state folder keeps (the desired
-	 * state, the budget): the operator must learn when it was not kept. */
-	if (!err && c->ctl.verb != CTL_KILL && (err = save_state(rt))) {
-		char done[300];
-
-		snprintf(done, sizeof(done), "%s", result + 4);
-		snprintf(result, sizeof(result), "error: carried out (%s), but not saved: %s "
-			 "(state folder %s); it is lost if the supervisor restarts",
-			 done, strerror(err), sup.state);
-	}
-	record_ctl(rt, c->text, result);
-	log_info("runtime[%s]: ctl \"%s\": %s", rt->spec->id, c->text, result);
-	if (err) {
-		loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
-		return;
-	}
-	if (c->ctl.wait_s > 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
-		rt->dirty = true;   /* checked at publish */
-		return;
-	}
-	loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, result + 4);
-}
-
-void rt_stop_for_shutdown(struct runtime *rt)
-{
-	waiter_fail_all(&rt->waiters, ESHUTDOWN, "the supervisor is shutting down");
-	if (rt->phase != PH_IDLE)
-		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
-	rt->dirty = true;
-}
-
-/* start-all (up) or stop-all: every runtime's desired state, saved and
- * acted on.  0, or the errno of the first save that failed. */
-int rt_set_all(bool up)
-{
-	size_t i;
-	int err = 0, r;
-
-	for (i = 0; i < sup.nrts; i++) {
-		struct runtime *rt = sup.rts[i];
-
-		if (!rt || rt->removing)
-			continue;
-		rt->desired = up ? DESIRED_AUTO : DESIRED_DOWN;
-		rt->latched = false;
-		if ((r = save_state(rt)) && !err)
-			err = r;
-		if (up && !is_up(rt)) {
-			rt_start(rt, mono_ms());
-		} else if (!up) {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			if (rt->phase == PH_IDLE)
-				set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
-		}
-		rt->dirty = true;
-	}
-	return err;
-}

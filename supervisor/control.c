@@ -1,0 +1,236 @@
+/*
+ * control.c - a runtime's ctl verbs, start-all/stop-all, and the writes
+ * that wait (wait=N) until their runtime gets there.  Loop thread.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+#include "notify.h"
+#include "procscan.h"
+#include "rt.h"
+#include "sup.h"
+
+/* ---- control ---- */
+
+static void record_ctl(struct runtime *rt, const char *text, const char *result)
+{
+	char ts[32];
+
+	snprintf(rt->ctl_last, sizeof(rt->ctl_last), "last: %s\nat: %s\nresult: %s\n",
+		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
+	rt->dirty = true;
+}
+
+static bool is_up(const struct runtime *rt)
+{
+	return rt->phase == PH_RUNNING;
+}
+
+/* Would a waiter for `verb` be satisfied (0), failed (errno) or wait (-1)? */
+int rt_wait_status(const struct runtime *rt, enum ctl_verb verb)
+{
+	if (verb == CTL_STOP)
+		return rt->phase == PH_IDLE ? 0 : -1;
+	if (rt->phase == PH_RUNNING && rt->state == ST_READY)
+		return 0;
+	/* in error, unless on its way through a restart after failed checks */
+	if (rt->state == ST_ERROR && rt->phase != PH_STOPPING)
+		return EIO;
+	if (rt->phase == PH_IDLE && rt->state == ST_OFFLINE)
+		return EIO;
+	return -1;
+}
+
+void rt_check_waiters(struct runtime *rt)
+{
+	struct waiter **pw;
+
+	for (pw = &rt->waiters; *pw;) {
+		struct waiter *w = *pw;
+		int st = rt_wait_status(rt, w->verb);
+
+		if (st < 0) {
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		if (st == 0)
+			loop_reply(w->req, w->of, 0, w->size, "ok %s: %s - %s", w->text,
+				   state_label(rt->state), rt->summary);
+		else
+			loop_reply(w->req, w->of, st, 0, "error %s: %s - %s", w->text,
+				   state_label(rt->state), rt->summary);
+		free(w);
+	}
+}
+
+bool rt_interrupt(struct runtime *rt, uint64_t park_id)
+{
+	return waiter_interrupt(&rt->waiters, park_id);
+}
+
+/* Counted restart (restart/restore).  0 or -EAGAIN. */
+static int counted_restart(struct runtime *rt, const char *why)
+{
+	cJSON *p;
+
+	if (budget_take(&rt->budget, now_ms()) < 0)
+		return -EAGAIN;
+	p = rt_payload(rt);
+	cJSON_AddStringToObject(p, "reason", why);
+	events_emit("runtime.restore.requested", p);
+	rt->restore_pending = true;
+	rt->latched = false;
+	rt->quick_crashes = 0;
+	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
+		rt_begin_stop(rt, AFTER_START, "Restarting (operator request)");
+	else
+		rt_spawn(rt, mono_ms());
+	return 0;
+}
+
+void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
+{
+	char result[300];
+	int err = 0;
+
+	if (c->parse_err) {
+		snprintf(result, sizeof(result), "error: %s", c->errmsg);
+		record_ctl(rt, c->text, result);
+		loop_reply(c->req, c->of, EINVAL, 0, "error %s: %s", c->text, c->errmsg);
+		return;
+	}
+	if (sup.shutting_down) {
+		record_ctl(rt, c->text, "error: the supervisor is shutting down");
+		loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
+		return;
+	}
+	switch (c->ctl.verb) {
+	case CTL_START:
+		rt->desired = DESIRED_AUTO;
+		rt->latched = false;
+		if (is_up(rt)) {
+			snprintf(result, sizeof(result), "ok: already running");
+		} else {
+			rt->quick_crashes = 0;
+			rt_start(rt, mono_ms());
+			snprintf(result, sizeof(result), "ok: starting");
+		}
+		break;
+	case CTL_STOP:
+		rt->desired = DESIRED_DOWN;
+		rt->latched = false;
+		if (rt->phase == PH_IDLE || rt->phase == PH_BACKOFF) {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+			snprintf(result, sizeof(result), "ok: not running; stays down");
+		} else {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			snprintf(result, sizeof(result), "ok: stopping; stays down");
+		}
+		break;
+	case CTL_RESTART:
+	case CTL_RESTORE:
+		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
+			err = EAGAIN;
+			snprintf(result, sizeof(result), "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
+				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		} else {
+			rt->desired = DESIRED_AUTO;
+			snprintf(result, sizeof(result), "ok: %s; budget %d of %d used",
+				 rt->phase == PH_STOPPING ? "restarting" : "starting",
+				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		}
+		break;
+	case CTL_RESET_BUDGET:
+		budget_reset(&rt->budget);
+		snprintf(result, sizeof(result), "ok: budget reset, %d restarts available", rt->budget.max_restarts);
+		break;
+	case CTL_KILL:
+		if (rt->pid <= 0 || rt->leader_done) {
+			err = ESRCH;
+			snprintf(result, sizeof(result), "error: not running");
+		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
+			err = errno;
+			snprintf(result, sizeof(result), "error: %s", strerror(err));
+		} else {
+			const char *name = ctl_signal_name(c->ctl.signal);
+
+			snprintf(result, sizeof(result), "ok: sent SIG%s to process group %d",
+				 name ? name : "?", (int)rt->pid);
+		}
+		break;
+	default:
+		err = EINVAL;
+		snprintf(result, sizeof(result), "error: not a runtime verb");
+		break;
+	}
+	/* Every verb but kill changes what the state folder keeps (the desired
+	 * state, the budget): the operator must learn when it was not kept. */
+	if (!err && c->ctl.verb != CTL_KILL && (err = rt_save_state(rt))) {
+		char done[300];
+
+		snprintf(done, sizeof(done), "%s", result + 4);
+		snprintf(result, sizeof(result), "error: carried out (%s), but not saved: %s "
+			 "(state folder %s); it is lost if the supervisor restarts",
+			 done, strerror(err), sup.state);
+	}
+	record_ctl(rt, c->text, result);
+	log_info("runtime[%s]: ctl \"%s\": %s", rt->spec->id, c->text, result);
+	if (err) {
+		loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
+		return;
+	}
+	if (c->ctl.wait_s > 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
+		rt->dirty = true;   /* checked at publish */
+		return;
+	}
+	loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, result + 4);
+}
+
+void rt_stop_for_shutdown(struct runtime *rt)
+{
+	waiter_fail_all(&rt->waiters, ESHUTDOWN, "the supervisor is shutting down");
+	if (rt->phase != PH_IDLE)
+		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
+	rt->dirty = true;
+}
+
+/* start-all (up) or stop-all: every runtime's desired state, saved and
+ * acted on.  0, or the errno of the first save that failed. */
+int rt_set_all(bool up)
+{
+	size_t i;
+	int err = 0, r;
+
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (!rt || rt->removing)
+			continue;
+		rt->desired = up ? DESIRED_AUTO : DESIRED_DOWN;
+		rt->latched = false;
+		if ((r = rt_save_state(rt)) && !err)
+			err = r;
+		if (up && !is_up(rt)) {
+			rt_start(rt, mono_ms());
+		} else if (!up) {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			if (rt->phase == PH_IDLE)
+				rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+		}
+		rt->dirty = true;
+	}
+	return err;
+}

@@ -1,0 +1,42 @@
+/*
+ * rt.h - what the files of one runtime's life share among themselves:
+ * runtime.c (the life cycle: spawn, reap, stop, health, timers), output.c
+ * (the output pump and log files), publish.c (the files and events) and
+ * control.c (ctl verbs and waiters).  Loop thread only.  Everything else
+ * uses the rt_* functions of sup.h.
+ */
+#ifndef ARW_RT_H
+#define ARW_RT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sup.h"
+
+struct cJSON;
+
+/* runtime.c */
+void rt_set_state(struct runtime *rt, enum rt_state st, enum severity sev,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* {"id": ...}: the start of every event payload about rt */
+struct cJSON *rt_payload(const struct runtime *rt);
+/* Save its desired state and budget: 0, or the errno (said once, retried). */
+int rt_save_state(struct runtime *rt);
+void rt_spawn(struct runtime *rt, int64_t mono);
+/* Start if not running (not counted); a stop under way starts it after. */
+void rt_start(struct runtime *rt, int64_t mono);
+void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
+/* Drop the health probe in flight (an exec probe's processes are killed). */
+void rt_probe_stop(struct runtime *rt);
+
+/* output.c */
+/* Read what the process wrote; `all` drains the pipe (the group is gone). */
+void rt_read_output(struct runtime *rt, bool all);
+/* IN_MODIFY of `logs` now (the throttle's deadline came). */
+void rt_logs_notify(struct runtime *rt, int64_t mono);
+
+/* control.c */
+/* Answer the waiters whose runtime got where they wait for. */
+void rt_check_waiters(struct runtime *rt);
+
+#endif
