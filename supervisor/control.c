@@ -1,6 +1,7 @@
 /*
- * control.c - a runtime's ctl verbs, start-all/stop-all, and the writes
- * that wait (wait=N) until their runtime gets there.  Loop thread.
+ * control.c - the ctl verbs: a runtime's, and the root's (reload,
+ * start-all, stop-all); and the writes that wait (wait=N) until their
+ * runtime, or every runtime, gets there.  Loop thread.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,6 +19,8 @@
 #include "log.h"
 #include "notify.h"
 #include "procscan.h"
+#include "registry.h"
+#include "render.h"
 #include "rt.h"
 #include "sup.h"
 
@@ -233,4 +236,130 @@ int rt_set_all(bool up)
 		rt->dirty = true;
 	}
 	return err;
+}
+
+/* ---- the root ctl ---- */
+
+static void root_record(const char *text, const char *result)
+{
+	char ts[32];
+	struct snap *s;
+
+	snprintf(sup.root_ctl_last, sizeof(sup.root_ctl_last), "last: %s\nat: %s\nresult: %s\n",
+		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
+	s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now_ms());
+	if (s) {
+		reg_top_set(TOP_CTL, s);
+		fs_inval_attr(TOP_CTL);
+	}
+}
+
+/* ---- root wait=: start-all waits for every runtime ready, stop-all for
+ * every one down ---- */
+
+static void root_park(struct loop_cmd *c, enum ctl_verb verb)
+{
+	if (!waiter_park(&sup.root_waiters, c, verb))
+		loop_reply(c->req, c->of, 0, c->size, "ok %s: not waiting (out of memory)", c->text);
+}
+
+/* 0 when every runtime got there, an errno when one ended badly, -1 wait. */
+static int root_wait_status(enum ctl_verb verb, const char **bad)
+{
+	size_t i;
+	int worst = 0;
+
+	for (i = 0; i < sup.nrts; i++) {
+		const struct runtime *rt = sup.rts[i];
+		int st;
+
+		if (!rt || rt->removing)
+			continue;
+		st = rt_wait_status(rt, verb);
+		if (st < 0)
+			return -1;
+		if (st > 0 && !worst) {
+			worst = st;
+			*bad = rt->spec->id;
+		}
+	}
+	return worst;
+}
+
+void root_check_waiters(int64_t mono)
+{
+	struct waiter **pw;
+
+	for (pw = &sup.root_waiters; *pw;) {
+		struct waiter *w = *pw;
+		const char *bad = "";
+		int st = root_wait_status(w->verb, &bad);
+
+		if (st < 0) {
+			pw = &w->next;
+			continue;
+		}
+		*pw = w->next;
+		if (st > 0)
+			loop_reply(w->req, w->of, st, 0, "error %s: runtime %s ended in error", w->text, bad);
+		else
+			loop_reply(w->req, w->of, 0, w->size, "ok %s: every runtime %s", w->text,
+				   w->verb == CTL_STOP ? "stopped" : "ready");
+		free(w);
+	}
+	waiter_expire(&sup.root_waiters, mono);
+}
+
+void root_ctl(struct loop_cmd *c)
+{
+	if (c->parse_err) {
+		char result[300];
+
+		snprintf(result, sizeof(result), "error: %s", c->errmsg);
+		root_record(c->text, result);
+		loop_reply(c->req, c->of, EINVAL, 0, "error %s: %s", c->text, c->errmsg);
+		return;
+	}
+	if (sup.shutting_down) {
+		loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
+		return;
+	}
+	switch (c->ctl.verb) {
+	case CTL_RELOAD:
+		log_info("ctl: reload");
+		scan_all();
+		root_record(c->text, "ok: manifests folder rescanned");
+		/* entries it removed must be gone from the kernel's cache too */
+		loop_reply_synced(c->req, c->of, 0, c->size, "ok %s: manifests folder rescanned", c->text);
+		return;
+	case CTL_STOP_ALL:
+	case CTL_START_ALL: {
+		bool stop = c->ctl.verb == CTL_STOP_ALL;
+		const char *what = stop ? "stopping every runtime; they stay down" : "starting every runtime";
+		char result[600];
+		int err;
+
+		log_info("ctl: %s", ctl_verb_name(c->ctl.verb));
+		err = rt_set_all(!stop);
+		if (err) {
+			snprintf(result, sizeof(result), "error: carried out (%s), but not saved: %s "
+				 "(state folder %s); it is lost if the supervisor restarts",
+				 what, strerror(err), sup.state);
+			root_record(c->text, result);
+			loop_reply(c->req, c->of, err, 0, "error %s: %s", c->text, result + 7);
+			return;
+		}
+		snprintf(result, sizeof(result), "ok: %s", what);
+		root_record(c->text, result);
+		if (c->ctl.wait_s > 0)
+			root_park(c, stop ? CTL_STOP : CTL_START);
+		else
+			loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, what);
+		return;
+	}
+	default:
+		root_record(c->text, "error: not a root verb");
+		loop_reply(c->req, c->of, EINVAL, 0, "error %s: not a root verb", c->text);
+		return;
+	}
 }

@@ -194,6 +194,10 @@ struct runtime *rt_find(const char *id);
  * new desired state could not be saved */
 int rt_set_all(bool up);
 
+/* control.c: the root ctl (reload, start-all, stop-all) and its waiters */
+void root_ctl(struct loop_cmd *c);
+void root_check_waiters(int64_t mono);
+
 /* scan.c */
 int scan_init(void);
 void scan_all(void);
@@ -205,6 +209,10 @@ int scan_check(void);
 /* loop.c */
 void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same, sent only once the notifier has done what is queued now (so the
+ * kernel's cache has forgotten removed entries); 1 s at most. */
+void loop_reply_synced(fuse_req_t req, struct fs_open *of, int err, size_t size,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int loop_run(void);
 int loop_init(void);
 int loop_watch_tree(void);
