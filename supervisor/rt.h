@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "probe.h"
 #include "sup.h"
 
 struct cJSON;
@@ -28,6 +29,28 @@ void rt_start(struct runtime *rt, int64_t mono);
 void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
 /* Drop the health probe in flight (an exec probe's processes are killed). */
 void rt_probe_stop(struct runtime *rt);
+
+/* Count an automatic restart; false (and latched in error) when none is left. */
+bool rt_take_restart(struct runtime *rt, const char *why);
+/* Launch cmd through the one launch path, in the runtime's cgroup (or its
+ * probes', `probe`); *in_cg says whether it went into one. */
+struct spawn_result;
+int rt_launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe, bool *in_cg,
+	      struct spawn_result *res, char *err, size_t errlen);
+/* Stop watching the cgroup, close it, remove its folder. */
+void rt_drop_cg(struct cg *cg);
+/* Reap the leader of group pgid if it exited (its status, -1 if lost). */
+bool rt_reap_leader(pid_t pgid, int *status);
+/* Reap what is left of group pgid: true once no child of ours is in it. */
+bool rt_reap_members(pid_t pgid);
+
+/* health.c */
+void rt_probe_now(struct runtime *rt);
+void rt_health_failed(struct runtime *rt, const char *why);
+void rt_on_probe(void *ctx, const struct probe_outcome *o);
+void rt_xprobe_reap(struct runtime *rt);
+void rt_xprobe_kill(struct runtime *rt);
+void rt_xprobe_start(struct runtime *rt);
 
 /* output.c */
 /* Read what the process wrote; `all` drains the pipe (the group is gone). */

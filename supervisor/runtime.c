@@ -31,22 +31,13 @@
 #include "spawn.h"
 #include "sup.h"
 
-/* Until the first pass, probe soon and back off: 10, 20, 40 ... ms up to
- * STARTUP_PROBE_MS (or interval_ms if smaller), so readiness is seen within
- * a few ms of it happening without hammering a model that loads for minutes. */
-#define STARTUP_PROBE_FIRST_MS 10
-#define STARTUP_PROBE_MS 250
 /* After SIGKILL: when to say that processes are still there, and how often
  * to refresh the count while they stay (a process in uninterruptible sleep
  * cannot die until its system call ends). */
 #define STUCK_MS 1000
 #define STUCK_REFRESH_MS 5000
 
-static void xprobe_start(struct runtime *rt);
-static void xprobe_reap(struct runtime *rt);
-static void xprobe_kill(struct runtime *rt);
 static void kill_all(struct runtime *rt);
-static void on_probe(void *ctx, const struct probe_outcome *o);
 
 void rt_set_state(struct runtime *rt, enum rt_state st, enum severity sev,
 		      const char *fmt, ...)
@@ -160,7 +151,7 @@ static bool use_cg(struct runtime *rt, bool probe)
 	return true;
 }
 
-static void drop_cg(struct cg *cg)
+void rt_drop_cg(struct cg *cg)
 {
 	if (cg_is_open(cg))
 		loop_unwatch(cg->evfd);
@@ -169,7 +160,7 @@ static void drop_cg(struct cg *cg)
 
 /* Launch `cmd` for rt (its command, or its exec probe) through the one
  * launch path, in the runtime's cgroup or its probes'. */
-static int launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe, bool *in_cg,
+int rt_launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe, bool *in_cg,
 		  struct spawn_result *res, char *err, size_t errlen)
 {
 	struct spawn_req req;
@@ -192,7 +183,7 @@ static int launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe,
 
 /* Count an automatic restart.  When none is left, the runtime goes to error,
  * latched, and the exhaustion is logged and emitted: false then. */
-static bool take_restart(struct runtime *rt, const char *why)
+bool rt_take_restart(struct runtime *rt, const char *why)
 {
 	cJSON *p;
 
@@ -231,7 +222,7 @@ static void launch_failed(struct runtime *rt, const char *why)
 	/* Retried like a crash in the first second: the binary may be in the
 	 * middle of an upgrade.  Each retry is counted. */
 	rt->quick_crashes++;
-	if (!take_restart(rt, rt->exit_reason))
+	if (!rt_take_restart(rt, rt->exit_reason))
 		return;
 	backoff = budget_backoff_ms(0, rt->quick_crashes);
 	rt->phase = PH_BACKOFF;
@@ -271,7 +262,7 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	cmd[0] = s->command;
 	for (i = 0; i < s->nargs; i++)
 		cmd[i + 1] = s->args[i];
-	r = launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, &res, err, sizeof(err));
+	r = rt_launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, &res, err, sizeof(err));
 	free(cmd);
 	if (r < 0) {
 		if (r == -EMFILE || r == -ENFILE)
@@ -350,13 +341,12 @@ static void kill_all(struct runtime *rt)
 		rt->stuck_at = mono_ms() + STUCK_MS;
 }
 
-static bool reap_members(pid_t pgid);
 
 /* Nobody of the runtime is left: its cgroup is empty (or, in fallback
  * mode, no child of ours is in its process group). */
 static bool group_gone(struct runtime *rt)
 {
-	bool none = reap_members(rt->pid);
+	bool none = rt_reap_members(rt->pid);
 	int p, i;
 
 	if (rt->in_cg && (p = cg_populated(&rt->cg)) >= 0)
@@ -432,7 +422,7 @@ static void rt_process_gone(struct runtime *rt)
 	proc_scan_forget();
 	/* A fresh cgroup for each run: on some kernels a child born with
 	 * CLONE_INTO_CGROUP into a cgroup that was once killed is killed too. */
-	drop_cg(&rt->cg);
+	rt_drop_cg(&rt->cg);
 	rt->in_cg = false;
 	if (rt->pidfd >= 0) {
 		loop_unwatch(rt->pidfd);
@@ -491,7 +481,7 @@ static void rt_process_gone(struct runtime *rt)
 		}
 		return;
 	}
-	if (!take_restart(rt, rt->exit_reason))
+	if (!rt_take_restart(rt, rt->exit_reason))
 		return;
 	{
 		int64_t backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
@@ -512,7 +502,7 @@ static void rt_process_gone(struct runtime *rt)
 
 /* Reap the leader of process group `pgid` if it has exited: true then, with
  * its wait status in *status (-1 if someone else reaped it). */
-static bool reap_leader(pid_t pgid, int *status)
+bool rt_reap_leader(pid_t pgid, int *status)
 {
 	pid_t w = waitpid(pgid, status, WNOHANG);
 
@@ -526,7 +516,7 @@ static bool reap_leader(pid_t pgid, int *status)
 /* Reap whatever is left of group `pgid` (members come to us: we are a
  * subreaper).  True once nobody is left; false while some are still dying,
  * and SIGCHLD brings us back. */
-static bool reap_members(pid_t pgid)
+bool rt_reap_members(pid_t pgid)
 {
 	int status;
 	pid_t w;
@@ -544,7 +534,7 @@ static void rt_reap(struct runtime *rt)
 	if (rt->pid <= 0)
 		return;
 	if (!rt->leader_done) {
-		if (!reap_leader(rt->pid, &status))
+		if (!rt_reap_leader(rt->pid, &status))
 			return;
 		rt->leader_done = true;
 		rt->has_exit = true;
@@ -642,7 +632,7 @@ static void reap_strays(void)
 			return;   /* its exit event reaps it, then calls us again */
 		rt = leader_of(si.si_pid, &probe);
 		if (rt && probe)
-			xprobe_reap(rt);
+			rt_xprobe_reap(rt);
 		else if (rt)
 			rt_reap(rt);
 		else
@@ -661,7 +651,7 @@ void rt_on_sigchld(void)
 			rt_reap(rt);
 		rt = sup.rts[i];   /* rt_reap may have removed it */
 		if (rt && rt->xpid > 0 && (rt->xreaping || rt->xpidfd < 0))
-			xprobe_reap(rt);
+			rt_xprobe_reap(rt);
 	}
 	reap_strays();
 }
@@ -672,7 +662,7 @@ void rt_on_cgroup(struct runtime *rt, bool probe)
 	if (cg_populated(probe ? &rt->xcg : &rt->cg) != 0)
 		return;
 	if (probe && rt->xpid > 0 && rt->xreaping)
-		xprobe_reap(rt);
+		rt_xprobe_reap(rt);
 	else if (!probe && rt->pid > 0 && rt->leader_done)
 		rt_reap(rt);
 }
@@ -730,243 +720,6 @@ void rt_abandon(struct runtime *rt)
 		k += (size_t)snprintf(list + k, sizeof(list) - k, "%s%d", i ? " " : "", (int)pids[i]);
 	log_warnx("shutdown: abandoning runtime[%s]: %d process%s still there after SIGKILL%s%s%s",
 		  rt->spec->id, n, n == 1 ? "" : "es", n ? " (pids " : "", list, n ? ")" : "");
-}
-
-/* ---- health ---- */
-
-static void health_failed(struct runtime *rt, const char *why)
-{
-	if (!take_restart(rt, why)) {
-		rt_begin_stop(rt, AFTER_NONE, "Stopping after failed health checks");
-		rt_set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
-		return;
-	}
-	log_warnx("runtime[%s]: %s; restarting", rt->spec->id, why);
-	rt_begin_stop(rt, AFTER_START, "Restarting after failed health checks");
-	rt_set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
-}
-
-static void on_probe(void *ctx, const struct probe_outcome *o)
-{
-	struct runtime *rt = ctx;
-	const struct health_spec *h = &rt->spec->health;
-	int64_t mono = mono_ms();
-
-	rt->probe = NULL;
-	if (rt->phase != PH_RUNNING)
-		return;
-	rt->has_probe_result = true;
-	snprintf(rt->probe_result, sizeof(rt->probe_result), "%s", o->msg);
-	rt->probe_latency = o->latency_ms;
-	rt->dirty = true;
-	if (o->ok) {
-		rt->probe_failures = 0;
-		rt->probe_last_ok = now_ms();
-		rt->startup_at = 0;
-		if (!rt->ever_ready || rt->state != ST_READY) {
-			if (!rt->ever_ready)
-				log_info("runtime[%s]: ready (%s in %lld ms)", rt->spec->id, o->msg,
-					 (long long)(mono - rt->started_mono));
-			rt->ever_ready = true;
-			rt_set_state(rt, ST_READY, SEV_INFO, "Process healthy");
-		}
-	} else if (!rt->ever_ready) {
-		if (o->loading)
-			rt_set_state(rt, ST_STARTING, SEV_INFO, "Loading model");
-		else
-			rt_set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check (%s)", o->msg);
-	} else {
-		rt->probe_failures++;
-		if (rt->probe_failures >= h->failure_threshold) {
-			char why[300];
-
-			snprintf(why, sizeof(why), "Health check failed %d times in a row (%s)",
-				 rt->probe_failures, o->msg);
-			health_failed(rt, why);
-			return;
-		}
-		rt_set_state(rt, ST_DEGRADED, SEV_WARN, "Health check failed (%d of %d): %s",
-			  rt->probe_failures, h->failure_threshold, o->msg);
-	}
-	if (rt->ever_ready) {
-		rt->probe_at = mono + h->interval_ms;
-	} else {
-		int64_t cap = h->interval_ms < STARTUP_PROBE_MS ? h->interval_ms : STARTUP_PROBE_MS;
-		int64_t d = (int64_t)STARTUP_PROBE_FIRST_MS << (rt->startup_probes < 16 ? rt->startup_probes : 16);
-
-		rt->startup_probes++;
-		rt->probe_at = mono + (d < cap ? d : cap);
-	}
-}
-
-static void probe_now(struct runtime *rt)
-{
-	const struct health_spec *h = &rt->spec->health;
-
-	rt->probe_at = 0;
-	if (h->type == PROBE_HTTP)
-		rt->probe = probe_http(h->url, h->method, h->expect_status, h->expect_body,
-				       h->timeout_ms, on_probe, rt);
-	else if (h->type == PROBE_TCP)
-		rt->probe = probe_tcp(h->tcp, h->timeout_ms, on_probe, rt);
-	else if (h->type == PROBE_EXEC) {
-		xprobe_start(rt);
-		return;
-	}
-	if (!rt->probe)
-		rt->probe_at = mono_ms() + h->interval_ms;
-}
-
-/* ---- exec probes: a short-lived child per check, in its own group ---- */
-
-static void xprobe_close(struct runtime *rt)
-{
-	if (rt->xpidfd >= 0) {
-		loop_unwatch(rt->xpidfd);
-		close(rt->xpidfd);
-		rt->xpidfd = -1;
-	}
-	if (rt->xoutfd >= 0) {
-		loop_unwatch(rt->xoutfd);
-		close(rt->xoutfd);
-		rt->xoutfd = -1;
-	}
-}
-
-static void xprobe_start(struct runtime *rt)
-{
-	const struct rt_spec *s = rt->spec;
-	char err[300];
-	struct spawn_result res;
-	struct probe_outcome o;
-	int r;
-
-	memset(&o, 0, sizeof(o));
-	r = launch(rt, s->health.exec, s->health.nexec, true, &rt->xin_cg, &res, err, sizeof(err));
-	if (r < 0) {
-		snprintf(o.msg, sizeof(o.msg), "exec probe cannot start: %s", err);
-		on_probe(rt, &o);
-		return;
-	}
-	rt->xpid = res.pid;
-	rt->xpidfd = res.pidfd;
-	rt->xoutfd = res.outfd;
-	rt->xreaping = rt->xtimed_out = rt->xabandoned = false;
-	rt->xlen = 0;
-	rt->xout[0] = '\0';
-	rt->xstarted = mono_ms();
-	rt->xdeadline = rt->xstarted + s->health.timeout_ms;
-	if (rt->xpidfd >= 0)
-		loop_watch(rt->xpidfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_PID, rt->slot));
-	loop_watch(rt->xoutfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_OUT, rt->slot));
-}
-
-static void xprobe_kill(struct runtime *rt)
-{
-	if (rt->xin_cg && cg_populated(&rt->xcg) != 0)
-		cg_kill(&rt->xcg);
-	kill(-rt->xpid, SIGKILL);
-}
-
-/* Reap the exec probe and its group; judge it once nobody is left. */
-static void xprobe_reap(struct runtime *rt)
-{
-	struct probe_outcome o;
-	char *nl;
-
-	if (rt->xpid <= 0)
-		return;
-	if (!rt->xreaping) {
-		if (!reap_leader(rt->xpid, &rt->xstatus))
-			return;
-		rt->xreaping = true;
-		xprobe_kill(rt);
-	}
-	if (!reap_members(rt->xpid))
-		return;
-	if (rt->xin_cg && cg_populated(&rt->xcg) == 1)
-		return;   /* cgroup.events brings us back */
-	while (rt->xoutfd >= 0 && rt->xlen < sizeof(rt->xout) - 1) {
-		ssize_t n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
-
-		if (n <= 0)
-			break;
-		rt->xlen += (size_t)n;
-	}
-	rt->xout[rt->xlen] = '\0';
-	if ((nl = strchr(rt->xout, '\n')))
-		*nl = '\0';
-	xprobe_close(rt);
-	drop_cg(&rt->xcg);
-	rt->xin_cg = false;
-	rt->xpid = 0;
-	rt->xreaping = false;
-	memset(&o, 0, sizeof(o));
-	o.latency_ms = mono_ms() - rt->xstarted;
-	if (rt->xtimed_out)
-		snprintf(o.msg, sizeof(o.msg), "no answer within %d ms", rt->spec->health.timeout_ms);
-	else if (rt->xstatus >= 0 && WIFEXITED(rt->xstatus) && WEXITSTATUS(rt->xstatus) == 0)
-		o.ok = true, snprintf(o.msg, sizeof(o.msg), "exit 0%s%s", rt->xout[0] ? ": " : "", rt->xout);
-	else if (rt->xstatus >= 0 && WIFEXITED(rt->xstatus))
-		snprintf(o.msg, sizeof(o.msg), "exit %d%s%s", WEXITSTATUS(rt->xstatus),
-			 rt->xout[0] ? ": " : "", rt->xout);
-	else if (rt->xstatus >= 0 && WIFSIGNALED(rt->xstatus))
-		snprintf(o.msg, sizeof(o.msg), "killed by signal %d", WTERMSIG(rt->xstatus));
-	else
-		snprintf(o.msg, sizeof(o.msg), "exit status lost");
-	if (rt->removing && rt->pid <= 0) {
-		rt_remove(rt);   /* it was waiting for this probe's group */
-		return;
-	}
-	if (!rt->xabandoned)
-		on_probe(rt, &o);
-}
-
-void rt_on_xprobe(struct runtime *rt, bool output)
-{
-	if (!output) {
-		xprobe_reap(rt);
-		return;
-	}
-	/* keep the first line or so for the result; drop the rest */
-	for (;;) {
-		char sink[4096];
-		ssize_t n;
-
-		if (rt->xoutfd < 0)
-			return;
-		if (rt->xlen < sizeof(rt->xout) - 1)
-			n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
-		else
-			n = read(rt->xoutfd, sink, sizeof(sink));
-		if (n > 0) {
-			if (rt->xlen < sizeof(rt->xout) - 1)
-				rt->xlen += (size_t)n;
-			return;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		loop_unwatch(rt->xoutfd);
-		close(rt->xoutfd);
-		rt->xoutfd = -1;
-		return;
-	}
-}
-
-/* Drop whatever probe is in flight; an exec probe's group is killed and
- * reaped later, its result ignored. */
-void rt_probe_stop(struct runtime *rt)
-{
-	if (rt->probe) {
-		probe_cancel(rt->probe);
-		rt->probe = NULL;
-	}
-	if (rt->xpid > 0) {
-		rt->xabandoned = true;
-		xprobe_kill(rt);
-	}
 }
 
 /* ---- timers ---- */
@@ -1048,17 +801,17 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 
 			snprintf(why, sizeof(why), "Not ready within startup timeout of %d ms",
 				 rt->spec->health.startup_timeout_ms);
-			health_failed(rt, why);
+			rt_health_failed(rt, why);
 		}
 	}
 	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out && mono >= rt->xdeadline) {
 		rt->xtimed_out = true;
-		xprobe_kill(rt);
+		rt_xprobe_kill(rt);
 	}
 	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->xpid <= 0) {
 		rt->probe_at = 0;
 		if (rt->phase == PH_RUNNING)
-			probe_now(rt);
+			rt_probe_now(rt);
 	}
 	if (rt->logs_notify_at && mono >= rt->logs_notify_at)
 		rt_logs_notify(rt, mono);
@@ -1203,8 +956,8 @@ void rt_remove(struct runtime *rt)
 	sup.rescan_deferred = true;
 	if (rt->logfd >= 0)
 		close(rt->logfd);
-	drop_cg(&rt->cg);
-	drop_cg(&rt->xcg);
+	rt_drop_cg(&rt->cg);
+	rt_drop_cg(&rt->xcg);
 	logring_free(rt->ring);
 	for (f = 0; f < RF_COUNT; f++)
 		free(rt->text[f]);
