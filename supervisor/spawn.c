@@ -340,9 +340,11 @@ struct child_args {
 };
 
 #if defined(__x86_64__)
-/* long arw_clone3_run(struct clone_args *, size_t, int (*fn)(void *), void *arg):
- * clone3, and in the child (on its own stack) fn(arg) then exit.  glibc
- * has no clone3 wrapper that runs a function. */
+/* Run fn(arg) in a child made by clone3 or clone, on the stack given, then
+ * exit: glibc has no clone3 wrapper that runs a function, and its clone()
+ * is seen (and taken for a fork) by ThreadSanitizer.
+ *   long arw_clone3_run(struct clone_args *, size_t, int (*fn)(void *), void *arg)
+ *   long arw_clone_run(unsigned long flags, void *stack_top, int (*fn)(void *), void *arg) */
 __asm__(".pushsection .text\n"
 	".type arw_clone3_run,@function\n"
 	"arw_clone3_run:\n"
@@ -361,8 +363,31 @@ __asm__(".pushsection .text\n"
 	"	hlt\n"
 	"1:	ret\n"
 	".size arw_clone3_run, .-arw_clone3_run\n"
+	".type arw_clone_run,@function\n"
+	"arw_clone_run:\n"
+	"	sub $16, %rsi\n"
+	"	mov %rdx, 0(%rsi)\n"
+	"	mov %rcx, 8(%rsi)\n"
+	"	xor %edx, %edx\n"
+	"	xor %r10d, %r10d\n"
+	"	xor %r8d, %r8d\n"
+	"	mov $56, %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jnz 2f\n"
+	"	xor %ebp, %ebp\n"
+	"	pop %rax\n"
+	"	pop %rdi\n"
+	"	call *%rax\n"
+	"	mov %eax, %edi\n"
+	"	mov $60, %eax\n"
+	"	syscall\n"
+	"	hlt\n"
+	"2:	ret\n"
+	".size arw_clone_run, .-arw_clone_run\n"
 	".popsection\n");
 long arw_clone3_run(void *args, size_t size, int (*fn)(void *), void *arg);
+long arw_clone_run(unsigned long flags, void *stack_top, int (*fn)(void *), void *arg);
 #define HAVE_CLONE3_RUN 1
 #endif
 
@@ -379,7 +404,7 @@ static const struct {
 	uint64_t mask;
 } dfl_action = { SIG_DFL, 0, NULL, 0 };
 
-__attribute__((no_sanitize("address", "undefined")))
+__attribute__((no_sanitize("address", "undefined", "thread")))
 static int child_fail(struct child_args *a, int e)
 {
 	a->err = e ? e : EIO;
@@ -387,7 +412,7 @@ static int child_fail(struct child_args *a, int e)
 }
 
 /* Runs in the child until exec.  Raw system calls only (see the top). */
-__attribute__((no_sanitize("address", "undefined")))
+__attribute__((no_sanitize("address", "undefined", "thread")))
 static int child_main(void *arg)
 {
 	struct child_args *a = arg;
@@ -491,7 +516,18 @@ static pid_t start_child(struct child_args *a, bool *placed)
 	}
 #endif
 	a->join_cgroup = true;
+#ifdef HAVE_CLONE3_RUN
+	{
+		long r = arw_clone_run(CLONE_VM | CLONE_VFORK | SIGCHLD, child_stack + sizeof(child_stack),
+				       child_main, a);
+
+		if (r < 0)
+			errno = (int)-r;
+		pid = r < 0 ? -1 : (pid_t)r;
+	}
+#else
 	pid = clone(child_main, child_stack + sizeof(child_stack), CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+#endif
 	if (pid > 0)
 		*placed = req->cg_procsfd >= 0;
 	return pid;

@@ -204,7 +204,7 @@ run_mode() {
 	fi
 }
 
-for mode in $MODES; do run_mode "$mode"; done
+for mode in ${ARW_TREE_MODES:-$MODES}; do run_mode "$mode"; done
 unset ARW_NO_CGROUP ARW_TEST_SPAWN
 
 
