@@ -33,10 +33,9 @@
 #include "mount.h"
 #include "notify.h"
 #include "log.h"
-#include "loop.h"
+#include "cmdq.h"
 #include "registry.h"
 #include "render.h"
-#include "sup.h"
 
 #define TIMEOUT 1.0
 
@@ -61,8 +60,21 @@ struct fs_open {
 
 /* Every open file, so the ones whose release never came (the mount went
  * away first) are freed at shutdown.  opens_mu protects the list. */
+/* Who the tree belongs to: written by fs_mount before any worker runs. */
+static struct fs_config cfg;
+
 static pthread_mutex_t opens_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct fs_open *opens;
+
+void fs_reply(fuse_req_t req, struct fs_open *of, int err, size_t size, const char *text)
+{
+	if (of)
+		fs_open_set_reply(of, text);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_write(req, size);
+}
 
 void fs_open_set_reply(struct fs_open *of, const char *text)
 {
@@ -200,8 +212,8 @@ static int fill_attr(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
-	st->st_uid = sup.uid;
-	st->st_gid = sup.gid;
+	st->st_uid = cfg.uid;
+	st->st_gid = cfg.gid;
 	if (is_dir_ino(ino)) {
 		int64_t m = start_ms;
 
@@ -233,9 +245,9 @@ static int fill_attr(fuse_ino_t ino, struct stat *st)
 		free(data);
 		st->st_mode = S_IFREG | 0444;
 		if (is_ctl(ino)) {
-			st->st_mode = S_IFREG | (sup.has_ctl_group ? 0664 : 0644);
-			if (sup.has_ctl_group)
-				st->st_gid = sup.ctl_gid;
+			st->st_mode = S_IFREG | (cfg.has_ctl_group ? 0664 : 0644);
+			if (cfg.has_ctl_group)
+				st->st_gid = cfg.ctl_gid;
 		}
 		st->st_nlink = 1;
 		st->st_size = (off_t)len;
@@ -305,8 +317,8 @@ static bool notifier_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.attr.st_ino = i_ino;
 		e.attr.st_mode = dir ? S_IFDIR | 0555 : S_IFREG | 0444;
 		e.attr.st_nlink = dir ? 2 : 1;
-		e.attr.st_uid = sup.uid;
-		e.attr.st_gid = sup.gid;
+		e.attr.st_uid = cfg.uid;
+		e.attr.st_gid = cfg.gid;
 	}
 	e.ino = i_ino;
 	fuse_reply_entry(req, &e);
@@ -877,7 +889,7 @@ static int end_efd = -1;          /* readable once the workers are gone */
 static pthread_t fs_thread;
 static bool fs_running;
 
-int fs_mount(const char *mountpoint, int allow_other)
+int fs_mount(const char *mountpoint, const struct fs_config *config)
 {
 	char opts[256];
 	char *argv[] = { "arw-supervisor", "-o", opts, NULL };
@@ -887,9 +899,10 @@ int fs_mount(const char *mountpoint, int allow_other)
 
 	if (!start_ms)
 		start_ms = now_ms();
+	cfg = *config;
 	hold_notifier = getenv("ARW_TEST_HOLD_NOTIFIER") && strcmp(getenv("ARW_TEST_HOLD_NOTIFIER"), "1") == 0;
 	snprintf(opts, sizeof(opts), "fsname=arw,subtype=arw,default_permissions%s",
-		 allow_other ? ",allow_other" : "");
+		 cfg.allow_other ? ",allow_other" : "");
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	fuse_opt_free_args(&args);
 	if (!se)
@@ -911,14 +924,14 @@ int fs_mount(const char *mountpoint, int allow_other)
 static void *fs_main(void *arg)
 {
 	struct fuse_session *se = arg;
-	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
 	uint64_t one = 1;
 
-	fuse_loop_cfg_set_max_threads(cfg, 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
-	fuse_loop_cfg_set_clone_fd(cfg, 0);
-	fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
+	fuse_loop_cfg_set_max_threads(lc, 16);
+	fuse_loop_cfg_set_idle_threads(lc, 4);
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
 	if (write(end_efd, &one, sizeof(one)) < 0) {
 		/* saturated: the loop is awake anyway */
 	}

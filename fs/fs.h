@@ -9,13 +9,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <fuse_lowlevel.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct fs_open;
 
+/* Who the tree belongs to: set once, before the first mount. */
+struct fs_config {
+	bool allow_other;   /* other users (dashboards, containers) may use it */
+	uid_t uid;          /* owner of every file */
+	gid_t gid;
+	bool has_ctl_group; /* members of ctl_gid may write ctl files */
+	gid_t ctl_gid;
+};
+
 /* Create the session and mount it (the mount point is claimed already).
  * 0 or -errno. */
-int fs_mount(const char *mountpoint, int allow_other);
+int fs_mount(const char *mountpoint, const struct fs_config *cfg);
 /* Run the worker threads in the background. */
 int fs_start(void);
 /* Readable (an eventfd) once the workers are gone: the session ended,
@@ -35,5 +46,8 @@ void fs_stop(const char *mountpoint);
 void fs_inval_attr(uint64_t ino);
 /* Set the reply a later read on this open file returns (loop thread). */
 void fs_open_set_reply(struct fs_open *of, const char *text);
+/* Answer a ctl write: `text` for a later read of this open file (of may
+ * be NULL), then the error, or `size` bytes written. */
+void fs_reply(fuse_req_t req, struct fs_open *of, int err, size_t size, const char *text);
 
 #endif

@@ -39,26 +39,13 @@
 
 struct sup sup;
 
-static struct {
-	pthread_mutex_t mu;
-	struct loop_cmd *head, *tail;
-	int efd;
-	bool closed;   /* the loop has ended: answer here, queue nothing */
-} cmdq = { .mu = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
-
 static int sig_fd = -1;
 static int mounts_fd = -1;
-static atomic_uint_fast64_t park_seq;
 
 /* Interrupts that arrived before their command: matched when it comes. */
 #define EARLY_MAX 64
 static uint64_t early[EARLY_MAX];
 static size_t nearly;
-
-uint64_t loop_park_id(void)
-{
-	return atomic_fetch_add(&park_seq, 1) + 1;
-}
 
 int loop_watch(int fd, uint32_t events, uint64_t tag)
 {
@@ -84,40 +71,6 @@ int loop_rewatch(int fd, uint32_t events, uint64_t tag)
 void loop_unwatch(int fd)
 {
 	epoll_ctl(sup.epfd, EPOLL_CTL_DEL, fd, NULL);
-}
-
-static void reply_now(fuse_req_t req, struct fs_open *of, int err, size_t size, const char *text)
-{
-	if (of)
-		fs_open_set_reply(of, text);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_write(req, size);
-}
-
-void loop_submit(struct loop_cmd *c)
-{
-	uint64_t one = 1;
-
-	c->next = NULL;
-	pthread_mutex_lock(&cmdq.mu);
-	if (cmdq.closed) {
-		pthread_mutex_unlock(&cmdq.mu);
-		if (c->kind != CMD_INTERRUPT)
-			reply_now(c->req, c->of, ESHUTDOWN, 0, "error: the supervisor is shutting down\n");
-		free(c);
-		return;
-	}
-	if (cmdq.tail)
-		cmdq.tail->next = c;
-	else
-		cmdq.head = c;
-	cmdq.tail = c;
-	pthread_mutex_unlock(&cmdq.mu);
-	if (write(cmdq.efd, &one, sizeof(one)) < 0) {
-		/* the counter is saturated: the loop is awake anyway */
-	}
 }
 
 /* ---- the outbox: replies wait for the end of the pass ----
@@ -155,7 +108,7 @@ static void queue_reply(fuse_req_t req, struct fs_open *of, int err, size_t size
 	text[n] = '\0';
 	r = malloc(sizeof(*r) + (size_t)n + 1);
 	if (!r) {
-		reply_now(req, of, err, size, text);
+		fs_reply(req, of, err, size, text);
 		return;
 	}
 	r->req = req;
@@ -204,7 +157,7 @@ static void flush_replies(bool all)
 			continue;
 		}
 		*pr = r->next;
-		reply_now(r->req, r->of, r->err, r->size, r->text);
+		fs_reply(r->req, r->of, r->err, r->size, r->text);
 		free(r);
 	}
 	outbox_tail = pr;
@@ -229,8 +182,9 @@ int loop_init(void)
 	sup.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (sup.epfd < 0)
 		return -errno;
-	cmdq.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (cmdq.efd < 0)
+	if ((r = cmdq_init()) < 0)
+		return r;
+	if (0)
 		return -errno;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -240,7 +194,7 @@ int loop_init(void)
 	sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0)
 		return -errno;
-	if ((r = loop_watch(cmdq.efd, EPOLLIN, LOOP_TAG(TAG_CMD, 0))) < 0)
+	if ((r = loop_watch(cmdq_fd(), EPOLLIN, LOOP_TAG(TAG_CMD, 0))) < 0)
 		return r;
 	if ((r = loop_watch(sig_fd, EPOLLIN, LOOP_TAG(TAG_SIGNAL, 0))) < 0)
 		return r;
@@ -333,15 +287,8 @@ static void handle_cmd(struct loop_cmd *c)
 static void drain_cmds(void)
 {
 	struct loop_cmd *c, *next;
-	uint64_t v;
 
-	if (read(cmdq.efd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: a previous drain took them */
-	}
-	pthread_mutex_lock(&cmdq.mu);
-	c = cmdq.head;
-	cmdq.head = cmdq.tail = NULL;
-	pthread_mutex_unlock(&cmdq.mu);
+	c = cmdq_take(false);
 	for (; c; c = next) {
 		next = c->next;
 		handle_cmd(c);
@@ -355,12 +302,7 @@ static void refuse_queued(int err, const char *why, bool close)
 {
 	struct loop_cmd *c, *next;
 
-	pthread_mutex_lock(&cmdq.mu);
-	c = cmdq.head;
-	cmdq.head = cmdq.tail = NULL;
-	if (close)
-		cmdq.closed = true;
-	pthread_mutex_unlock(&cmdq.mu);
+	c = cmdq_take(close);
 	for (; c; c = next) {
 		next = c->next;
 		if (c->kind != CMD_INTERRUPT)
@@ -514,7 +456,7 @@ static void on_session_end(void)
 	}
 	lost_at[nlost++] = mono;
 	if ((r = mnt_claim(sup.mount, sup.state, err, sizeof(err))) < 0 ||
-	    (r = fs_mount(sup.mount, sup.allow_other)) < 0 || (r = fs_start()) < 0) {
+	    (r = fs_mount(sup.mount, &sup.fs)) < 0 || (r = fs_start()) < 0) {
 		snprintf(err + strlen(err), sizeof(err) - strlen(err), "%scannot mount %s again: %s",
 			 err[0] ? "; " : "", sup.mount, strerror(-r));
 		give_up(err);
@@ -705,8 +647,7 @@ void loop_fini(void)
 		close(sig_fd);
 	if (mounts_fd >= 0)
 		close(mounts_fd);
-	if (cmdq.efd >= 0)
-		close(cmdq.efd);
+	cmdq_fini();
 	if (sup.epfd >= 0)
 		close(sup.epfd);
 }

@@ -24,29 +24,6 @@ int loop_watch(int fd, uint32_t events, uint64_t tag);
 int loop_rewatch(int fd, uint32_t events, uint64_t tag);
 void loop_unwatch(int fd);
 
-struct fs_open;  /* fs.c's per-open state */
-
-enum cmd_kind { CMD_CTL_RT = 1, CMD_CTL_ROOT, CMD_INTERRUPT };
-
-/* One request from a FUSE thread.  The loop answers `req` (fuse_reply_*)
- * when the command is done, possibly much later (wait=). */
-struct loop_cmd {
-	enum cmd_kind kind;
-	uint32_t slot, gen;        /* CMD_CTL_RT */
-	struct ctl_cmd ctl;
-	int parse_err;             /* -EINVAL when ctl_parse failed */
-	char text[256];            /* the command as written, one line */
-	char errmsg[256];          /* ctl_parse's message */
-	fuse_req_t req;
-	size_t size;               /* bytes to acknowledge on success */
-	struct fs_open *of;        /* where the reply text goes */
-	uint64_t park_id;          /* CMD_INTERRUPT: which parked request */
-	struct loop_cmd *next;
-};
-
-/* Hand a command to the loop (takes ownership).  Any thread. */
-void loop_submit(struct loop_cmd *c);
-/* Park id for requests that may wait: unique per process. */
-uint64_t loop_park_id(void);
+#include "cmdq.h"
 
 #endif

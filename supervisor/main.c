@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 		case 's': state = optarg; break;
 		case 'b': break;
 		case 'n': node = optarg; break;
-		case 'a': sup.allow_other = true; break;
+		case 'a': sup.fs.allow_other = true; break;
 		case 'g': ctl_group = optarg; break;
 		case 'c': check = true; break;
 		case 'C': sup.no_cgroup = true; break;
@@ -195,7 +195,9 @@ int main(int argc, char **argv)
 	}
 	raise_fd_limit();
 	sup.uid = geteuid();
+	sup.fs.uid = sup.uid;
 	sup.gid = getegid();
+	sup.fs.gid = sup.gid;
 	sup.defs.max_restarts = env_int("ARW_RUNTIME_RESTART_MAX", 3, 0, BUDGET_MAX_RESTARTS);
 	sup.defs.window_seconds = env_int("ARW_RUNTIME_RESTART_WINDOW_SEC", 600, 1, 604800);
 	sup.defs.interval_ms = env_int("ARW_RUNTIME_HEALTH_INTERVAL_MS", 5000, 100, 3600000);
@@ -217,14 +219,14 @@ int main(int argc, char **argv)
 		unsigned long n = strtoul(ctl_group, &end, 10);
 
 		if (g)
-			sup.ctl_gid = g->gr_gid;
+			sup.fs.ctl_gid = g->gr_gid;
 		else if (*ctl_group && !*end)
-			sup.ctl_gid = (gid_t)n;
+			sup.fs.ctl_gid = (gid_t)n;
 		else {
 			fprintf(stderr, "arw-supervisor: unknown group \"%s\"\n", ctl_group);
 			return 2;
 		}
-		sup.has_ctl_group = true;
+		sup.fs.has_ctl_group = true;
 	}
 	if ((r = abs_path(manifests, sup.manifests, sizeof(sup.manifests), true)) < 0) {
 		fprintf(stderr, "arw-supervisor: manifests folder %s: %s\n", manifests, strerror(-r));
@@ -283,7 +285,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	publish_static();
-	if ((r = fs_mount(sup.mount, sup.allow_other)) < 0) {
+	if ((r = fs_mount(sup.mount, &sup.fs)) < 0) {
 		log_warnx("cannot mount at %s", sup.mount);
 		return 1;
 	}

@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "cgroup.h"
 #include "ctl.h"
+#include "fs.h"
 #include "logring.h"
 #include "loop.h"
 #include "manifest.h"
@@ -133,9 +134,7 @@ struct sup {
 	char manifests[PATH_MAX];
 	char state[PATH_MAX];
 	char node[256];
-	bool allow_other;
-	bool has_ctl_group;
-	gid_t ctl_gid;
+	struct fs_config fs;         /* allow_other, owner, ctl group */
 	int verbose;
 	struct manifest_defaults defs;
 	int matrix_ttl;
