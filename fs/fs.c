@@ -693,7 +693,8 @@ static void on_ctl_interrupt(fuse_req_t req, void *data)
 		return;
 	c->kind = CMD_INTERRUPT;
 	c->park_id = (uint64_t)(uintptr_t)data;
-	loop_submit(c);
+	if (loop_submit(c) < 0)
+		free(c);   /* the loop has ended: nothing waits any more */
 }
 
 /* The command as written, on one line, printable, for ctl and logs. */
@@ -750,7 +751,10 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		c->park_id = loop_park_id();
 		fuse_req_interrupt_func(req, on_ctl_interrupt, (void *)(uintptr_t)c->park_id);
 	}
-	loop_submit(c);
+	if (loop_submit(c) < 0) {
+		fs_reply(req, of, ESHUTDOWN, 0, "error: the supervisor is shutting down\n");
+		free(c);
+	}
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

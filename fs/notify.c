@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "registry.h"
 
@@ -124,6 +125,11 @@ uint64_t notify_done(void)
 int notify_sock(void)
 {
 	return sock;
+}
+
+uint64_t notify_inflight_seq(uint64_t ino)
+{
+	return inflight && inflight->kind == N_CHANGED && inflight->ino == ino ? inflight->seq : 0;
 }
 
 int notify_pidfd(void)
@@ -290,9 +296,17 @@ void notify_on_ack(void)
 
 	while ((n = recv(sock, &seq, sizeof(seq), MSG_DONTWAIT)) == (ssize_t)sizeof(seq)) {
 		if (inflight && inflight->seq == seq) {
+			uint64_t ino = inflight->kind == N_CHANGED ? inflight->ino : 0;
+
 			set_intent(NULL);
 			finished(inflight);
 			inflight = NULL;
+			/* The kernel applied the answer to that truncate whenever
+			 * the helper got to it, without checking for a newer
+			 * invalidation: what it cached may be older than the
+			 * view.  Forget it again (see notify_inflight_seq). */
+			if (ino)
+				fs_inval_attr(ino);
 		}
 	}
 	if (n == 0) {

@@ -16,58 +16,8 @@
 
 #include "manifest.h"
 #include "registry.h"
+#include "view.h"
 
-enum rt_state {
-	ST_UNKNOWN = 0, ST_STARTING, ST_READY, ST_DEGRADED, ST_ERROR, ST_STOPPING,
-	ST_OFFLINE, ST_COUNT
-};
-enum severity { SEV_INFO = 0, SEV_WARN, SEV_ERROR, SEV_COUNT };
-
-struct rt_view {
-	atomic_int ref;
-	int64_t mtime[RF_COUNT];      /* last content change of each file */
-	char id[RT_ID_MAX + 1];
-	char *name, *adapter, *profile;
-	enum rt_state state;
-	enum severity severity;
-	char *summary;
-	char **detail;
-	size_t ndetail;
-	int pid;                      /* 0: not running */
-	int processes;                /* in its cgroup (or process group); 0 none */
-	char *cgroup;                 /* its cgroup's folder; NULL in fallback mode */
-	int64_t started_at, updated_at;
-	enum accel accelerator;
-	unsigned modalities;
-	int max_restarts, window_seconds;
-	int64_t *restarts;            /* counted restart times, oldest first */
-	size_t nrestarts;
-	bool has_exit;
-	int exit_code, exit_signal;   /* -1 when not applicable */
-	int64_t exit_at;
-	char *exit_reason;
-	enum probe_type probe_type;
-	char *probe_target;
-	char *probe_result;           /* NULL: no probe has finished */
-	int64_t probe_latency_ms;
-	int probe_failures;
-	int64_t probe_last_ok_at;
-	char *source;
-	int64_t loaded_at;
-	char *log_path;               /* NULL when file logging is off */
-	char *manifest_json;
-	char *ctl_last;               /* text shown by reading ctl */
-};
-
-struct rt_view *rt_view_new(void);
-struct rt_view *rt_view_ref(struct rt_view *v);
-void rt_view_unref(struct rt_view *v);
-
-const char *state_slug(enum rt_state s);
-const char *state_label(enum rt_state s);
-const char *severity_slug(enum severity s);
-const char *severity_label(enum severity s);
-const char *probe_type_name(enum probe_type t);
 
 /* The text of one runtime file (not RF_LOGS, not RF_DIR); malloc'd. */
 char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_t *len);

@@ -1,7 +1,7 @@
 /*
  * cmdq.c - commands from the FUSE threads to the loop.  cmdq.mu guards the
  * list and `closed`; the eventfd wakes the loop.  A command that comes
- * after the loop has ended is answered here, never lost.
+ * after the loop has ended is refused (-ESHUTDOWN): its sender answers it.
  */
 #include "cmdq.h"
 
@@ -12,7 +12,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "fs.h"
 
 static struct {
 	pthread_mutex_t mu;
@@ -28,7 +27,7 @@ uint64_t loop_park_id(void)
 	return atomic_fetch_add(&park_seq, 1) + 1;
 }
 
-void loop_submit(struct loop_cmd *c)
+int loop_submit(struct loop_cmd *c)
 {
 	uint64_t one = 1;
 
@@ -36,10 +35,7 @@ void loop_submit(struct loop_cmd *c)
 	pthread_mutex_lock(&cmdq.mu);
 	if (cmdq.closed) {
 		pthread_mutex_unlock(&cmdq.mu);
-		if (c->kind != CMD_INTERRUPT)
-			fs_reply(c->req, c->of, ESHUTDOWN, 0, "error: the supervisor is shutting down\n");
-		free(c);
-		return;
+		return -ESHUTDOWN;
 	}
 	if (cmdq.tail)
 		cmdq.tail->next = c;
@@ -50,6 +46,7 @@ void loop_submit(struct loop_cmd *c)
 	if (write(cmdq.efd, &one, sizeof(one)) < 0) {
 		/* the counter is saturated: the loop is awake anyway */
 	}
+	return 0;
 }
 
 int cmdq_init(void)

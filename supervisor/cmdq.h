@@ -34,8 +34,8 @@ struct loop_cmd {
 };
 
 /* Hand a command to the loop (takes ownership).  Any thread.  Once the
- * queue is closed, the command is answered ESHUTDOWN here. */
-void loop_submit(struct loop_cmd *c);
+ * loop has ended: -ESHUTDOWN, and the command stays the caller's. */
+int loop_submit(struct loop_cmd *c);
 /* Park id for requests that may wait: unique per process. */
 uint64_t loop_park_id(void);
 

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "sup.h"
 #include "utf8.h"
 
 struct ev_reader {

@@ -19,4 +19,13 @@ void events_read(struct ev_reader *r, fuse_req_t req, size_t size, int nonblock)
 void events_poll(struct ev_reader *r, fuse_req_t req, struct fuse_pollhandle *ph);
 void events_release(struct ev_reader *r);
 
+/* --- loop thread --- */
+struct cJSON;
+/* Append one line to the event stream; takes over `payload` (may be NULL). */
+void events_emit(const char *kind, struct cJSON *payload);
+/* Answer every parked reader with what is left; no read parks after this. */
+void events_shutdown(void);
+/* Answer the parked readers of a session that is gone. */
+void events_drop_parked(void);
+
 #endif

@@ -227,13 +227,13 @@ void rt_publish(struct runtime *rt)
 	 * from here on every open and stat sees the new ones. */
 	reg_rt_publish(rt->slot, v);
 	if (changed & (1u << RF_STATE))
-		fs_inval_attr(INO_RT(rt->slot, RF_DIR));
+		loop_inval(INO_RT(rt->slot, RF_DIR));
 	for (f = RF_STATE; f < RF_COUNT; f++) {
 		char rel[RT_ID_MAX + 40];
 
 		if (!(changed & (1u << f)))
 			continue;
-		fs_inval_attr(INO_RT(rt->slot, f));
+		loop_inval(INO_RT(rt->slot, f));
 		/* IN_MODIFY for watchers; a ctl change comes from a write to
 		 * it, which raised IN_MODIFY itself */
 		if (rt->announced && f != RF_CTL) {

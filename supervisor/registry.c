@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "manifest.h"
-#include "render.h"
+#include "view.h"
 
 struct reg_rt {
 	bool used;

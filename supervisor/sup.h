@@ -14,6 +14,7 @@
 
 #include "budget.h"
 #include "cgroup.h"
+#include "events.h"
 #include "ctl.h"
 #include "fs.h"
 #include "logring.h"
@@ -208,6 +209,10 @@ int scan_check(void);
 /* loop.c */
 void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* After a view swap: the kernel forgets the file's cached attributes, and
+ * the replies of this pass wait for a notifier truncate of that file that
+ * is in flight (its answer may carry the old attributes). */
+void loop_inval(uint64_t ino);
 /* The same, sent only once the notifier has done what is queued now (so the
  * kernel's cache has forgotten removed entries); 1 s at most. */
 void loop_reply_synced(fuse_req_t req, struct fs_open *of, int err, size_t size,
@@ -217,11 +222,5 @@ int loop_init(void);
 int loop_watch_tree(void);
 void loop_publish_root(void);
 
-/* events.c */
-struct cJSON;
-/* Append one line to the event stream; takes over `payload` (may be NULL). */
-void events_emit(const char *kind, struct cJSON *payload);
-void events_shutdown(void);
-void events_drop_parked(void);
 
 #endif

@@ -1,0 +1,74 @@
+/*
+ * view.c - views (see view.h) and the names of states and severities.
+ */
+#include "view.h"
+
+#include <stdlib.h>
+
+static const char *const st_slugs[ST_COUNT] = {
+	"unknown", "starting", "ready", "degraded", "error", "stopping", "offline"
+};
+static const char *const st_labels[ST_COUNT] = {
+	"Unknown", "Starting", "Ready", "Degraded", "Error", "Stopping", "Offline"
+};
+static const char *const sev_slugs[SEV_COUNT] = { "info", "warn", "error" };
+static const char *const sev_labels[SEV_COUNT] = { "Info", "Warn", "Error" };
+
+const char *state_slug(enum rt_state s) { return (unsigned)s < ST_COUNT ? st_slugs[s] : "unknown"; }
+const char *state_label(enum rt_state s) { return (unsigned)s < ST_COUNT ? st_labels[s] : "Unknown"; }
+const char *severity_slug(enum severity s) { return (unsigned)s < SEV_COUNT ? sev_slugs[s] : "info"; }
+const char *severity_label(enum severity s) { return (unsigned)s < SEV_COUNT ? sev_labels[s] : "Info"; }
+
+const char *probe_type_name(enum probe_type t)
+{
+	switch (t) {
+	case PROBE_HTTP: return "http";
+	case PROBE_TCP: return "tcp";
+	case PROBE_EXEC: return "exec";
+	default: return "process";
+	}
+}
+
+struct rt_view *rt_view_new(void)
+{
+	struct rt_view *v = calloc(1, sizeof(*v));
+
+	if (v) {
+		atomic_init(&v->ref, 1);
+		v->exit_code = v->exit_signal = -1;
+	}
+	return v;
+}
+
+struct rt_view *rt_view_ref(struct rt_view *v)
+{
+	if (v)
+		atomic_fetch_add(&v->ref, 1);
+	return v;
+}
+
+void rt_view_unref(struct rt_view *v)
+{
+	size_t i;
+
+	if (!v || atomic_fetch_sub(&v->ref, 1) != 1)
+		return;
+	free(v->name);
+	free(v->adapter);
+	free(v->profile);
+	free(v->summary);
+	free(v->cgroup);
+	for (i = 0; i < v->ndetail; i++)
+		free(v->detail[i]);
+	free(v->detail);
+	free(v->restarts);
+	free(v->exit_reason);
+	free(v->probe_target);
+	free(v->probe_result);
+	free(v->source);
+	free(v->log_path);
+	free(v->manifest_json);
+	free(v->ctl_last);
+	free(v);
+}
+
