@@ -138,7 +138,7 @@ static char *aria_hint(const struct rt_view *v)
 	struct sbuf s = {0};
 	size_t i, len;
 
-	sb_printf(&s, "Runtime %s status %s - %s.", v->name ? v->name : v->id,
+	sb_printf(&s, "Runtime %s status %s - %s.", v->spec->name ? v->spec->name : v->id,
 		  state_label(v->state), v->summary ? v->summary : "");
 	for (i = 0; i < v->ndetail; i++)
 		sb_printf(&s, "%s%s", i ? "; " : " ", v->detail[i]);
@@ -200,9 +200,9 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 		return NULL;
 	}
 	cJSON_AddStringToObject(o, "id", v->id);
-	cJSON_AddStringToObject(o, "name", v->name ? v->name : v->id);
-	cJSON_AddStringToObject(o, "adapter", v->adapter ? v->adapter : "process");
-	add_str_or_null(o, "profile", v->profile);
+	cJSON_AddStringToObject(o, "name", v->spec->name ? v->spec->name : v->id);
+	cJSON_AddStringToObject(o, "adapter", v->spec->adapter ? v->spec->adapter : "process");
+	add_str_or_null(o, "profile", v->spec->profile);
 	cJSON_AddStringToObject(o, "state", state_slug(v->state));
 	cJSON_AddStringToObject(o, "state_label", state_label(v->state));
 	cJSON_AddStringToObject(o, "severity", severity_slug(v->severity));
@@ -226,8 +226,8 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 	else
 		cJSON_AddNullToObject(o, "uptime_seconds");
 	add_time(o, "updated_at", v->updated_at);
-	cJSON_AddStringToObject(o, "accelerator", accel_name(v->accelerator));
-	cJSON_AddItemToObject(o, "modalities", modalities_json(v->modalities));
+	cJSON_AddStringToObject(o, "accelerator", accel_name(v->spec->accelerator));
+	cJSON_AddItemToObject(o, "modalities", modalities_json(v->spec->modalities));
 	cJSON_AddItemToObject(o, "restart_budget", budget_json(v, now));
 
 	x = cJSON_AddObjectToObject(o, "last_exit");
@@ -250,8 +250,8 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 	}
 
 	x = cJSON_AddObjectToObject(o, "probe");
-	cJSON_AddStringToObject(x, "type", probe_type_name(v->probe_type));
-	add_str_or_null(x, "target", v->probe_target);
+	cJSON_AddStringToObject(x, "type", probe_type_name(v->spec->health.type));
+	add_str_or_null(x, "target", v->spec->probe_target);
 	add_str_or_null(x, "last_result", v->probe_result);
 	if (v->probe_result)
 		cJSON_AddNumberToObject(x, "last_latency_ms", (double)v->probe_latency_ms);
@@ -287,7 +287,7 @@ char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_
 		sb_printf(&s, "%s", v->ctl_last ? v->ctl_last : "");
 		return sb_done(&s, len);
 	case RF_MANIFEST:
-		sb_printf(&s, "%s", v->manifest_json ? v->manifest_json : "{}\n");
+		sb_printf(&s, "%s", v->spec->json ? v->spec->json : "{}\n");
 		return sb_done(&s, len);
 	case RF_PID:
 		if (v->pid > 0)
@@ -330,8 +330,8 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node, co
 
 		count[v->state]++;
 		sevc[v->severity]++;
-		acc_total[v->accelerator]++;
-		acc_state[v->accelerator][v->state]++;
+		acc_total[v->spec->accelerator]++;
+		acc_state[v->spec->accelerator][v->state]++;
 		if (v->updated_at > updated)
 			updated = v->updated_at;
 		if (v->state != ST_OFFLINE) {

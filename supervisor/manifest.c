@@ -184,10 +184,19 @@ static void free_kv(struct kv *kv, size_t n)
 	free(kv);
 }
 
+struct rt_spec *rt_spec_ref(struct rt_spec *s)
+{
+	if (s)
+		atomic_fetch_add(&s->ref, 1);
+	return s;
+}
+
 void rt_spec_free(struct rt_spec *s)
 {
-	if (!s)
+	if (!s || atomic_fetch_sub(&s->ref, 1) != 1)
 		return;
+	free(s->json);
+	free(s->probe_target);
 	free(s->adapter);
 	free(s->name);
 	free(s->profile);
@@ -215,6 +224,7 @@ static struct rt_spec *spec_new(const struct manifest_defaults *d)
 
 	if (!s)
 		return NULL;
+	atomic_init(&s->ref, 1);
 	s->modalities = MOD_TEXT;
 	s->accelerator = ACCEL_CPU;
 	s->args = calloc(1, sizeof(*s->args));
@@ -297,6 +307,8 @@ struct rt_spec *rt_spec_dup(const struct rt_spec *s)
 	if (!d)
 		return NULL;
 	*d = *s;
+	atomic_init(&d->ref, 1);
+	d->json = d->probe_target = NULL;
 	/* Forget the borrowed pointers first, so that a failure half-way frees
 	 * only what was copied. */
 	d->adapter = d->name = d->profile = d->preset = NULL;
@@ -1534,4 +1546,33 @@ out:
 	cJSON_Delete(root);
 	free(buf);
 	return r;
+}
+
+int rt_spec_seal(struct rt_spec *s)
+{
+	if (!s->json && !(s->json = rt_spec_to_json(s)))
+		return -ENOMEM;
+	if (s->probe_target)
+		return 0;
+	if (s->health.type == PROBE_HTTP && s->health.url)
+		s->probe_target = strdup(s->health.url);
+	else if (s->health.type == PROBE_TCP && s->health.tcp)
+		s->probe_target = strdup(s->health.tcp);
+	else if (s->health.type == PROBE_EXEC && s->health.nexec) {
+		size_t i, len = 0;
+
+		for (i = 0; i < s->health.nexec; i++)
+			len += strlen(s->health.exec[i]) + 1;
+		if ((s->probe_target = malloc(len + 1))) {
+			s->probe_target[0] = '\0';
+			for (i = 0; i < s->health.nexec; i++) {
+				if (i)
+					strcat(s->probe_target, " ");
+				strcat(s->probe_target, s->health.exec[i]);
+			}
+		}
+	} else {
+		return 0;
+	}
+	return s->probe_target ? 0 : -ENOMEM;
 }

@@ -8,6 +8,7 @@
 #ifndef ARW_MANIFEST_H
 #define ARW_MANIFEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,7 +44,13 @@ struct health_spec {
 	int failure_threshold;  /* default 3 */
 };
 
+/* Immutable once loaded, and refcounted: a runtime holds one reference,
+ * each published view another.  `json` and `probe_target` are rendered
+ * once, by rt_spec_seal() in the loop thread, before any view shares it. */
 struct rt_spec {
+	atomic_int ref;
+	char *json;                 /* the effective manifest (rt_spec_to_json) */
+	char *probe_target;         /* the URL, host:port or exec command line; NULL none */
 	char id[RT_ID_MAX + 1];
 	unsigned id_line, id_col;   /* where the id value stands in the file */
 	char *adapter;              /* "process" */
@@ -113,8 +120,13 @@ char *rt_spec_to_json(const struct rt_spec *s);
  * and the like can change without a restart. */
 bool rt_spec_launch_differs(const struct rt_spec *a, const struct rt_spec *b);
 
+/* A copy with a reference of its own (json and probe_target not copied). */
 struct rt_spec *rt_spec_dup(const struct rt_spec *s);
+struct rt_spec *rt_spec_ref(struct rt_spec *s);
+/* Drop a reference; the last one frees it.  NULL is fine. */
 void rt_spec_free(struct rt_spec *s);
+/* Render json and probe_target if not yet done.  0 or -ENOMEM. */
+int rt_spec_seal(struct rt_spec *s);
 
 /* Name tables shared by the renderers. */
 const char *accel_name(enum accel a);          /* "cpu", "gpu_cuda", ... */

@@ -53,10 +53,9 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 
 	if (!v)
 		return NULL;
+	rt_spec_seal(rt->spec);   /* once per spec; without memory, "{}" is shown */
 	snprintf(v->id, sizeof(v->id), "%s", s->id);
-	v->name = xstrdup(s->name ? s->name : s->id);
-	v->adapter = xstrdup(s->adapter ? s->adapter : "process");
-	v->profile = xstrdup(s->profile);
+	v->spec = rt_spec_ref(rt->spec);
 	v->state = rt->state;
 	v->severity = rt->sev;
 	v->summary = xstrdup(rt->summary);
@@ -72,8 +71,6 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 	v->cgroup = rt->pid > 0 && rt->in_cg ? xstrdup(rt->cg.path) : NULL;
 	v->started_at = rt->started_wall;
 	v->updated_at = now;
-	v->accelerator = s->accelerator;
-	v->modalities = s->modalities;
 	v->max_restarts = rt->budget.max_restarts;
 	v->window_seconds = rt->budget.window_seconds;
 	if (rt->budget.n && (v->restarts = malloc(rt->budget.n * sizeof(int64_t)))) {
@@ -85,27 +82,6 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 	v->exit_signal = rt->exit_sig;
 	v->exit_at = rt->exit_at;
 	v->exit_reason = rt->has_exit ? xstrdup(rt->exit_reason) : NULL;
-	v->probe_type = s->health.type;
-	if (s->health.type == PROBE_HTTP)
-		v->probe_target = xstrdup(s->health.url);
-	else if (s->health.type == PROBE_TCP)
-		v->probe_target = xstrdup(s->health.tcp);
-	else if (s->health.type == PROBE_EXEC && s->health.nexec) {
-		size_t i, len = 0;
-
-		for (i = 0; i < s->health.nexec; i++)
-			len += strlen(s->health.exec[i]) + 1;
-		if ((v->probe_target = malloc(len + 1))) {
-			v->probe_target[0] = '\0';
-			for (i = 0; i < s->health.nexec; i++) {
-				if (i)
-					strcat(v->probe_target, " ");
-				strcat(v->probe_target, s->health.exec[i]);
-			}
-		}
-	}
-	else
-		v->probe_target = NULL;
 	v->probe_result = rt->has_probe_result ? xstrdup(rt->probe_result) : NULL;
 	v->probe_latency_ms = rt->probe_latency;
 	v->probe_failures = rt->probe_failures;
@@ -113,7 +89,6 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 	v->source = xstrdup(rt->source);
 	v->loaded_at = rt->loaded_at;
 	v->log_path = s->file_max_bytes ? xstrdup(rt->log_path) : NULL;
-	v->manifest_json = rt_spec_to_json(s);
 	v->ctl_last = xstrdup(rt->ctl_last);
 
 	/* detail[]: what an operator needs next to the label */
@@ -128,7 +103,7 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		add_detail(v, "%d process%s in process group %d", v->processes,
 			   v->processes == 1 ? "" : "es", (int)rt->pid);
 	if (v->pid && s->health.type != PROBE_NONE)
-		add_detail(v, "Health check %s: %s", v->probe_target,
+		add_detail(v, "Health check %s: %s", s->probe_target,
 			   rt->has_probe_result ? rt->probe_result : "no result yet");
 	used = budget_used(&rt->budget, now);
 	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,

@@ -53,9 +53,7 @@ void rt_view_unref(struct rt_view *v)
 
 	if (!v || atomic_fetch_sub(&v->ref, 1) != 1)
 		return;
-	free(v->name);
-	free(v->adapter);
-	free(v->profile);
+	rt_spec_free(v->spec);
 	free(v->summary);
 	free(v->cgroup);
 	for (i = 0; i < v->ndetail; i++)
@@ -63,11 +61,9 @@ void rt_view_unref(struct rt_view *v)
 	free(v->detail);
 	free(v->restarts);
 	free(v->exit_reason);
-	free(v->probe_target);
 	free(v->probe_result);
 	free(v->source);
 	free(v->log_path);
-	free(v->manifest_json);
 	free(v->ctl_last);
 	free(v);
 }

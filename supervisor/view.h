@@ -25,7 +25,7 @@ struct rt_view {
 	atomic_int ref;
 	int64_t mtime[RF_COUNT];      /* last content change of each file */
 	char id[RT_ID_MAX + 1];
-	char *name, *adapter, *profile;
+	struct rt_spec *spec;         /* its manifest: shared, sealed (rt_spec_seal) */
 	enum rt_state state;
 	enum severity severity;
 	char *summary;
@@ -35,8 +35,6 @@ struct rt_view {
 	int processes;                /* in its cgroup (or process group); 0 none */
 	char *cgroup;                 /* its cgroup's folder; NULL in fallback mode */
 	int64_t started_at, updated_at;
-	enum accel accelerator;
-	unsigned modalities;
 	int max_restarts, window_seconds;
 	int64_t *restarts;            /* counted restart times, oldest first */
 	size_t nrestarts;
@@ -44,8 +42,6 @@ struct rt_view {
 	int exit_code, exit_signal;   /* -1 when not applicable */
 	int64_t exit_at;
 	char *exit_reason;
-	enum probe_type probe_type;
-	char *probe_target;
 	char *probe_result;           /* NULL: no probe has finished */
 	int64_t probe_latency_ms;
 	int probe_failures;
@@ -53,7 +49,6 @@ struct rt_view {
 	char *source;
 	int64_t loaded_at;
 	char *log_path;               /* NULL when file logging is off */
-	char *manifest_json;
 	char *ctl_last;               /* text shown by reading ctl */
 };
 

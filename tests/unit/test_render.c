@@ -12,21 +12,32 @@
 /* 2026-11-22T10:00:00.000Z */
 #define T0 1795341600000LL
 
+/* A bare manifest, as a view shares it. */
+static struct rt_spec *spec(const char *id)
+{
+	struct rt_spec *s = calloc(1, sizeof(*s));
+
+	atomic_init(&s->ref, 1);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->name = strdup(id);
+	s->adapter = strdup("process");
+	s->accelerator = ACCEL_CPU;
+	s->modalities = MOD_TEXT;
+	return s;
+}
+
 static struct rt_view *view(const char *id, enum rt_state st, enum severity sev, const char *summary)
 {
 	struct rt_view *v = rt_view_new();
 
 	snprintf(v->id, sizeof(v->id), "%s", id);
-	v->name = strdup(id);
-	v->adapter = strdup("process");
+	v->spec = spec(id);
 	v->state = st;
 	v->severity = sev;
 	v->summary = strdup(summary);
 	v->max_restarts = 3;
 	v->window_seconds = 600;
 	v->updated_at = T0;
-	v->accelerator = ACCEL_CPU;
-	v->modalities = MOD_TEXT;
 	return v;
 }
 
@@ -121,8 +132,8 @@ static void test_health_json(void)
 	v->exit_code = -1;
 	v->exit_at = T0 - 500;
 	v->exit_reason = strdup("killed by signal 9 (SIGKILL)");
-	v->probe_type = PROBE_HTTP;
-	v->probe_target = strdup("http://127.0.0.1:8080/health");
+	v->spec->health.type = PROBE_HTTP;
+	v->spec->probe_target = strdup("http://127.0.0.1:8080/health");
 	v->probe_result = strdup("HTTP 500 (expected 200)");
 	v->probe_latency_ms = 3;
 	v->probe_failures = 1;
@@ -198,7 +209,7 @@ static void test_matrix(void)
 	vs[0] = view("a", ST_READY, SEV_INFO, "Process healthy");
 	vs[1] = view("b", ST_OFFLINE, SEV_INFO, "Stopped by operator");
 	vs[2] = view("c", ST_READY, SEV_INFO, "Process healthy");
-	vs[2]->accelerator = ACCEL_GPU_CUDA;
+	vs[2]->spec->accelerator = ACCEL_GPU_CUDA;
 	j = matrix(vs, 3);
 	CHECK_INT(cJSON_GetObjectItem(j, "ttl_seconds")->valuedouble, 60);
 	/* an operator's stop does not degrade the node */
