@@ -15,6 +15,7 @@ ulimit -c 0   # crashes here write no core file
 # under ASan, SIGSEGV and SIGABRT keep their default action: they are the
 # test's own signals, not bugs to report
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_abort=0"
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}handle_segv=0:handle_abort=0"
 PC=$(free_port) PF=$(free_port) PK=$(free_port)
 stub_json chatty "$PC" --load-ms 20 --flood-bytes-per-sec 300000 | put_manifest chatty.json
 stub_json flip "$PF" --load-ms 20 |
