@@ -85,6 +85,22 @@ bool env_block_has(const char *blk, size_t len, const char *kv)
 	return false;
 }
 
+/* Does the block hold an entry starting with `prefix` ("KEY=")? */
+static bool env_has_key(const char *blk, size_t len, const char *prefix)
+{
+	size_t kl = strlen(prefix), i = 0;
+
+	while (i < len) {
+		const char *e = memchr(blk + i, '\0', len - i);
+		size_t l = e ? (size_t)(e - (blk + i)) : len - i;
+
+		if (l >= kl && memcmp(blk + i, prefix, kl) == 0)
+			return true;
+		i += l + 1;
+	}
+	return false;
+}
+
 /* Calls fn for each process but this one. */
 static void each_pid(void (*fn)(pid_t, void *), void *ctx)
 {
@@ -107,6 +123,8 @@ static void each_pid(void (*fn)(pid_t, void *), void *ctx)
 
 struct mark_walk {
 	char mount_kv[4200];
+	pid_t ancestors[64];
+	size_t nancestors;
 	const char *const *ids;
 	size_t nids;
 	int sig, n, max;
@@ -121,6 +139,11 @@ static void mark_one(pid_t pid, void *ctx)
 	size_t i;
 
 	if (n <= 0 || !env_block_has(env, (size_t)n, w->mount_kv))
+		return;
+	for (i = 0; i < w->nancestors; i++)
+		if (w->ancestors[i] == pid)
+			return;   /* a shell that started this daemon from a runtime's environment */
+	if (!w->ids && !env_has_key(env, (size_t)n, "ARW_RUNTIME_ID="))
 		return;
 	if (w->ids) {
 		for (i = 0; i < w->nids; i++) {
@@ -143,9 +166,19 @@ int proc_signal_marked(const char *mount, const char *const *ids, size_t nids, i
 {
 	struct mark_walk w = { .ids = ids, .nids = nids, .sig = sig, .pids = pids, .max = max };
 
+	pid_t p = getppid();
+
 	if (ids && !nids)
 		return 0;
 	snprintf(w.mount_kv, sizeof(w.mount_kv), "ARW_MOUNT=%s", mount);
+	while (p > 1 && w.nancestors < 64) {
+		struct proc_info pi;
+
+		w.ancestors[w.nancestors++] = p;
+		if (proc_info(p, &pi) < 0)
+			break;
+		p = pi.ppid;
+	}
 	each_pid(mark_one, &w);
 	return w.n;
 }

@@ -30,8 +30,9 @@ int proc_parse_stat(const char *buf, struct proc_info *pi);
  * entry `kv` ("KEY=value") exactly? */
 bool env_block_has(const char *blk, size_t len, const char *kv);
 
-/* Send `sig` to every process but this one whose environment has
- * ARW_MOUNT=<mount> and, unless `ids` is NULL, ARW_RUNTIME_ID=<one of ids>.
+/* Send `sig` to every process but this one (and its ancestors) whose
+ * environment has ARW_MOUNT=<mount> and ARW_RUNTIME_ID=<one of ids> (any
+ * runtime id when `ids` is NULL).
  * Pids signalled go to pids[] (up to max).  The count signalled. */
 int proc_signal_marked(const char *mount, const char *const *ids, size_t nids, int sig,
 		       pid_t *pids, int max);
