@@ -299,66 +299,81 @@ char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_
 	}
 }
 
-char *render_matrix(struct rt_view *const *views, size_t n, const char *node, const char *tracking,
-		    const char *problem, int ttl_seconds, int64_t now, size_t *len)
-{
-	cJSON *root = cJSON_CreateObject(), *items, *item, *status, *rt, *states,
-	      *sev, *press, *byacc, *detail;
-	int count[ST_COUNT] = {0}, sevc[SEV_COUNT] = {0};
-	int acc_total[ACCEL_COUNT] = {0}, acc_state[ACCEL_COUNT][ST_COUNT];
-	int64_t updated = 0;
-	size_t i;
-	int s, a, considered = 0;
-	enum severity node_sev = SEV_INFO;
-	const char *code = "ok", *summary;
-	char buf[256], *hint;
-	struct sbuf hb = {0};
-	size_t hlen;
+/* What render_matrix counts over every view. */
+struct tally {
+	size_t n;
+	int count[ST_COUNT], sevc[SEV_COUNT];
+	int acc_total[ACCEL_COUNT], acc_state[ACCEL_COUNT][ST_COUNT];
+	int64_t updated;
+	int considered;             /* runtimes not offline */
+	enum severity node_sev;     /* the worst of those */
+	cJSON *press;               /* restart_pressure entries */
+};
 
-	if (!root)
+static cJSON *pressure_entry(const struct rt_view *v, int64_t now)
+{
+	struct budget *b = malloc(sizeof(*b));
+	cJSON *p = NULL;
+
+	if (!b)
 		return NULL;
-	memset(acc_state, 0, sizeof(acc_state));
-	cJSON_AddNumberToObject(root, "ttl_seconds", ttl_seconds);
-	items = cJSON_AddObjectToObject(root, "items");
-	item = cJSON_AddObjectToObject(items, node);
-	cJSON_AddStringToObject(item, "target", node);
-	add_time(item, "generated", now);
-	press = cJSON_CreateArray();
+	budget_of(v, now, b);
+	if (budget_used(b, now) > 0 || budget_exhausted(b, now)) {
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "id", v->id);
+		cJSON_AddNumberToObject(p, "used", budget_used(b, now));
+		cJSON_AddNumberToObject(p, "remaining", budget_remaining(b, now));
+		cJSON_AddNumberToObject(p, "max_restarts", b->max_restarts);
+		add_time(p, "reset_at", budget_reset_at(b, now));
+		cJSON_AddBoolToObject(p, "exhausted", budget_exhausted(b, now));
+	}
+	free(b);
+	return p;
+}
+
+static void tally_views(struct rt_view *const *views, size_t n, int64_t now, struct tally *t)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->n = n;
+	t->node_sev = SEV_INFO;
+	t->press = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
 		const struct rt_view *v = views[i];
-		struct budget *b;
+		cJSON *p;
 
-		count[v->state]++;
-		sevc[v->severity]++;
-		acc_total[v->spec->accelerator]++;
-		acc_state[v->spec->accelerator][v->state]++;
-		if (v->updated_at > updated)
-			updated = v->updated_at;
+		t->count[v->state]++;
+		t->sevc[v->severity]++;
+		t->acc_total[v->spec->accelerator]++;
+		t->acc_state[v->spec->accelerator][v->state]++;
+		if (v->updated_at > t->updated)
+			t->updated = v->updated_at;
 		if (v->state != ST_OFFLINE) {
-			considered++;
-			if (v->severity > node_sev)
-				node_sev = v->severity;
+			t->considered++;
+			if (v->severity > t->node_sev)
+				t->node_sev = v->severity;
 		}
-		b = malloc(sizeof(*b));
-		if (!b)
-			continue;
-		budget_of(v, now, b);
-		if (budget_used(b, now) > 0 || budget_exhausted(b, now)) {
-			cJSON *p = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(p, "id", v->id);
-			cJSON_AddNumberToObject(p, "used", budget_used(b, now));
-			cJSON_AddNumberToObject(p, "remaining", budget_remaining(b, now));
-			cJSON_AddNumberToObject(p, "max_restarts", b->max_restarts);
-			add_time(p, "reset_at", budget_reset_at(b, now));
-			cJSON_AddBoolToObject(p, "exhausted", budget_exhausted(b, now));
-			cJSON_AddItemToArray(press, p);
-		}
-		free(b);
+		if ((p = pressure_entry(v, now)))
+			cJSON_AddItemToArray(t->press, p);
 	}
+}
+
+/* "status": code, severity, label, detail and aria_hint of the node. */
+static void add_matrix_status(cJSON *item, const struct tally *t, const char *problem,
+			      const char *tracking)
+{
+	const char *code = "ok", *summary;
+	enum severity node_sev = t->node_sev;
+	cJSON *status, *detail;
+	struct sbuf hb = {0};
+	char buf[256], *hint;
+	size_t i, hlen;
+	int s;
+
 	if (node_sev == SEV_ERROR)
 		code = "error";
-	else if (node_sev == SEV_WARN || count[ST_STARTING] || count[ST_STOPPING])
+	else if (node_sev == SEV_WARN || t->count[ST_STARTING] || t->count[ST_STOPPING])
 		code = "degraded";
 	if (problem) {
 		if (strcmp(code, "ok") == 0)
@@ -366,16 +381,15 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node, co
 		if (node_sev < SEV_WARN)
 			node_sev = SEV_WARN;
 	}
-
 	status = cJSON_AddObjectToObject(item, "status");
 	cJSON_AddStringToObject(status, "code", code);
 	cJSON_AddStringToObject(status, "severity", severity_slug(node_sev));
 	cJSON_AddStringToObject(status, "severity_label", severity_label(node_sev));
 	if (problem && strcmp(code, "degraded") == 0 && node_sev == SEV_WARN &&
-	    !count[ST_STARTING] && !count[ST_STOPPING] && !sevc[SEV_WARN])
+	    !t->count[ST_STARTING] && !t->count[ST_STOPPING] && !t->sevc[SEV_WARN])
 		summary = "State is not being saved";
-	else if (considered == 0)
-		summary = n ? "All runtimes offline" : "No runtimes configured";
+	else if (t->considered == 0)
+		summary = t->n ? "All runtimes offline" : "No runtimes configured";
 	else if (strcmp(code, "ok") == 0)
 		summary = "Runtime telemetry nominal";
 	else if (strcmp(code, "error") == 0)
@@ -387,12 +401,12 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node, co
 		 summary);
 	cJSON_AddStringToObject(status, "label", buf);
 	detail = cJSON_AddArrayToObject(status, "detail");
-	snprintf(buf, sizeof(buf), "%d of %zu runtimes ready", count[ST_READY], n);
+	snprintf(buf, sizeof(buf), "%d of %zu runtimes ready", t->count[ST_READY], t->n);
 	cJSON_AddItemToArray(detail, cJSON_CreateString(buf));
 	for (s = 0; s < ST_COUNT; s++) {
-		if (s == ST_READY || !count[s])
+		if (s == ST_READY || !t->count[s])
 			continue;
-		snprintf(buf, sizeof(buf), "%d %s", count[s], state_slug((enum rt_state)s));
+		snprintf(buf, sizeof(buf), "%d %s", t->count[s], state_slug((enum rt_state)s));
 		cJSON_AddItemToArray(detail, cJSON_CreateString(buf));
 	}
 	if (problem)
@@ -405,30 +419,62 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node, co
 	hint = sb_done(&hb, &hlen);
 	cJSON_AddStringToObject(status, "aria_hint", hint ? hint : "");
 	free(hint);
+}
 
-	rt = cJSON_AddObjectToObject(item, "runtime");
-	cJSON_AddNumberToObject(rt, "total", (double)n);
-	add_time(rt, "updated", updated ? updated : now);
+/* "runtime": totals, states, severities, restart pressure, accelerators.
+ * Takes over t->press. */
+static void add_matrix_runtime(cJSON *item, struct tally *t, int64_t now)
+{
+	cJSON *rt = cJSON_AddObjectToObject(item, "runtime"), *states, *sev, *byacc;
+	int s, a;
+
+	cJSON_AddNumberToObject(rt, "total", (double)t->n);
+	add_time(rt, "updated", t->updated ? t->updated : now);
 	states = cJSON_AddObjectToObject(rt, "states");
 	for (s = 0; s < ST_COUNT; s++)
-		cJSON_AddNumberToObject(states, state_slug((enum rt_state)s), count[s]);
+		cJSON_AddNumberToObject(states, state_slug((enum rt_state)s), t->count[s]);
 	sev = cJSON_AddObjectToObject(rt, "severity");
 	for (s = 0; s < SEV_COUNT; s++)
-		cJSON_AddNumberToObject(sev, severity_slug((enum severity)s), sevc[s]);
-	cJSON_AddItemToObject(rt, "restart_pressure", press);
+		cJSON_AddNumberToObject(sev, severity_slug((enum severity)s), t->sevc[s]);
+	cJSON_AddItemToObject(rt, "restart_pressure", t->press);
+	t->press = NULL;
 	byacc = cJSON_AddObjectToObject(rt, "by_accelerator");
 	for (a = 0; a < ACCEL_COUNT; a++) {
 		cJSON *ao, *as;
 
-		if (!acc_total[a])
+		if (!t->acc_total[a])
 			continue;
 		ao = cJSON_AddObjectToObject(byacc, accel_name((enum accel)a));
-		cJSON_AddNumberToObject(ao, "total", acc_total[a]);
+		cJSON_AddNumberToObject(ao, "total", t->acc_total[a]);
 		as = cJSON_AddObjectToObject(ao, "states");
 		for (s = 0; s < ST_COUNT; s++)
-			if (acc_state[a][s])
-				cJSON_AddNumberToObject(as, state_slug((enum rt_state)s), acc_state[a][s]);
+			if (t->acc_state[a][s])
+				cJSON_AddNumberToObject(as, state_slug((enum rt_state)s), t->acc_state[a][s]);
 	}
+}
+
+char *render_matrix(struct rt_view *const *views, size_t n, const char *node, const char *tracking,
+		    const char *problem, int ttl_seconds, int64_t now, size_t *len)
+{
+	cJSON *root = cJSON_CreateObject(), *items, *item;
+	struct tally *t;
+
+	if (!root)
+		return NULL;
+	t = malloc(sizeof(*t));
+	if (!t) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	cJSON_AddNumberToObject(root, "ttl_seconds", ttl_seconds);
+	items = cJSON_AddObjectToObject(root, "items");
+	item = cJSON_AddObjectToObject(items, node);
+	cJSON_AddStringToObject(item, "target", node);
+	add_time(item, "generated", now);
+	tally_views(views, n, now, t);
+	add_matrix_status(item, t, problem, tracking);
+	add_matrix_runtime(item, t, now);
+	free(t);
 	return json_done(root, len);
 }
 

@@ -128,7 +128,14 @@ static void publish_static(void)
 	loop_publish_root();
 }
 
-int main(int argc, char **argv)
+struct opts {
+	const char *mount, *manifests, *state, *node, *ctl_group;
+	bool foreground, check;
+	int shutdown_s;
+};
+
+/* The command line into o (and sup's flags).  -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "mount", required_argument, NULL, 'm' },
@@ -144,37 +151,30 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mount = "/arw", *manifests = "/etc/arw/runtimes.d", *state = "/var/lib/arw";
-	const char *node = NULL, *ctl_group = NULL;
-	bool foreground = false, check = false;
-	int shutdown_s = 30;
-	char err[512];
-	sigset_t set;
-	int c, r, rc = 0;
+	char *end;
+	long v;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "fvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': mount = optarg; break;
-		case 'M': manifests = optarg; break;
-		case 's': state = optarg; break;
+		case 'm': o->mount = optarg; break;
+		case 'M': o->manifests = optarg; break;
+		case 's': o->state = optarg; break;
 		case 'b': break;
-		case 'n': node = optarg; break;
+		case 'n': o->node = optarg; break;
 		case 'a': sup.fs.allow_other = true; break;
-		case 'g': ctl_group = optarg; break;
-		case 'c': check = true; break;
+		case 'g': o->ctl_group = optarg; break;
+		case 'c': o->check = true; break;
 		case 'C': sup.no_cgroup = true; break;
-		case 'T': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
+		case 'T':
+			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 1 || v > 86400) {
 				fprintf(stderr, "arw-supervisor: --shutdown-timeout wants seconds, 1 to 86400\n");
 				return 2;
 			}
-			shutdown_s = (int)v;
+			o->shutdown_s = (int)v;
 			break;
-		}
-		case 'f': foreground = true; break;
+		case 'f': o->foreground = true; break;
 		case 'v': sup.verbose++; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -185,19 +185,33 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_init(sup.verbose);
-	sup.shutdown_timeout_ms = shutdown_s * 1000;
-	{
-		const char *nc = getenv("ARW_NO_CGROUP");
+	return -1;
+}
 
-		if (nc && *nc && strcmp(nc, "0") != 0)
-			sup.no_cgroup = true;
-	}
+/* The node id: --node-id, else $ARW_NODE_ID, else the hostname, else "local". */
+static void set_node(const char *node)
+{
+	if (!node || !*node)
+		node = getenv("ARW_NODE_ID");
+	if (node && *node)
+		snprintf(sup.node, sizeof(sup.node), "%s", node);
+	else if (gethostname(sup.node, sizeof(sup.node) - 1) < 0 || !sup.node[0])
+		snprintf(sup.node, sizeof(sup.node), "local");
+}
+
+/* sup's configuration from the options and the environment.  -1 to go on,
+ * else the exit code. */
+static int configure(const struct opts *o)
+{
+	const char *nc = getenv("ARW_NO_CGROUP");
+
+	log_init(sup.verbose);
+	sup.shutdown_timeout_ms = o->shutdown_s * 1000;
+	if (nc && *nc && strcmp(nc, "0") != 0)
+		sup.no_cgroup = true;
 	raise_fd_limit();
-	sup.uid = geteuid();
-	sup.fs.uid = sup.uid;
-	sup.gid = getegid();
-	sup.fs.gid = sup.gid;
+	sup.uid = sup.fs.uid = geteuid();
+	sup.gid = sup.fs.gid = getegid();
 	sup.defs.max_restarts = env_int("ARW_RUNTIME_RESTART_MAX", 3, 0, BUDGET_MAX_RESTARTS);
 	sup.defs.window_seconds = env_int("ARW_RUNTIME_RESTART_WINDOW_SEC", 600, 1, 604800);
 	sup.defs.interval_ms = env_int("ARW_RUNTIME_HEALTH_INTERVAL_MS", 5000, 100, 3600000);
@@ -206,36 +220,34 @@ int main(int argc, char **argv)
 		sup.matrix_ttl = 10;
 	if (sup.matrix_ttl > 900)
 		sup.matrix_ttl = 900;
-	if (!node || !*node)
-		node = getenv("ARW_NODE_ID");
-	if (node && *node) {
-		snprintf(sup.node, sizeof(sup.node), "%s", node);
-	} else if (gethostname(sup.node, sizeof(sup.node) - 1) < 0 || !sup.node[0]) {
-		snprintf(sup.node, sizeof(sup.node), "local");
-	}
-	if (ctl_group) {
-		struct group *g = getgrnam(ctl_group);
+	set_node(o->node);
+	if (o->ctl_group) {
+		struct group *g = getgrnam(o->ctl_group);
 		char *end;
-		unsigned long n = strtoul(ctl_group, &end, 10);
+		unsigned long n = strtoul(o->ctl_group, &end, 10);
 
 		if (g)
 			sup.fs.ctl_gid = g->gr_gid;
-		else if (*ctl_group && !*end)
+		else if (*o->ctl_group && !*end)
 			sup.fs.ctl_gid = (gid_t)n;
 		else {
-			fprintf(stderr, "arw-supervisor: unknown group \"%s\"\n", ctl_group);
+			fprintf(stderr, "arw-supervisor: unknown group \"%s\"\n", o->ctl_group);
 			return 2;
 		}
 		sup.fs.has_ctl_group = true;
 	}
-	if ((r = abs_path(manifests, sup.manifests, sizeof(sup.manifests), true)) < 0) {
-		fprintf(stderr, "arw-supervisor: manifests folder %s: %s\n", manifests, strerror(-r));
-		return 2;
-	}
-	if (check)
-		return scan_check();
-	if (abs_path(mount, sup.mount, sizeof(sup.mount), false) < 0 ||
-	    abs_path(state, sup.state, sizeof(sup.state), false) < 0) {
+	return -1;
+}
+
+/* The paths, the state folder's lock, the mount point's; then into the
+ * background unless -f.  -1 to go on, else the exit code. */
+static int claim(const struct opts *o)
+{
+	char err[512];
+	int r;
+
+	if (abs_path(o->mount, sup.mount, sizeof(sup.mount), false) < 0 ||
+	    abs_path(o->state, sup.state, sizeof(sup.state), false) < 0) {
 		fprintf(stderr, "arw-supervisor: bad --mount or --state path\n");
 		return 2;
 	}
@@ -251,7 +263,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arw-supervisor: %s\n", err);
 		return r == -EBUSY ? 1 : 2;
 	}
-	if (!foreground) {
+	if (!o->foreground) {
 		if (daemon(1, 1) < 0) {
 			fprintf(stderr, "arw-supervisor: cannot daemonize: %s\n", strerror(errno));
 			return 1;
@@ -260,8 +272,17 @@ int main(int argc, char **argv)
 		persist_lock_repid(sup.mount);
 		mnt_owner_repid(sup.state);
 	}
+	return -1;
+}
 
-	/* Before any thread: every thread inherits this mask. */
+/* Signals (before any thread: every thread inherits the mask), the
+ * subreaper, and what an earlier run of this mount left: by cgroup, by
+ * the recorded process groups, by the environment marker. */
+static void take_over(void)
+{
+	sigset_t set;
+	int r;
+
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -271,14 +292,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("cannot become a subreaper; orphans of a runtime may linger");
-	/* What an earlier run of this mount left: by cgroup, by the recorded
-	 * process groups, by the environment marker (what left its group). */
 	cg_init(sup.mount, sup.no_cgroup);
 	if ((r = persist_kill_stale()) > 0)
 		log_info("cleaned up %d process group%s from an earlier run", r, r == 1 ? "" : "s");
 	if ((r = proc_signal_marked(sup.mount, NULL, 0, SIGKILL, NULL, 0)) > 0)
 		log_warnx("killed %d process%s of an earlier run that had left their process group",
 			  r, r == 1 ? "" : "es");
+}
+
+/* Mount, run the loop until every runtime is stopped, unmount.  The exit code. */
+static int serve(void)
+{
+	int r, rc = 0;
 
 	if ((r = loop_init()) < 0) {
 		log_warnx("cannot set up the event loop: %s", strerror(-r));
@@ -313,4 +338,24 @@ int main(int argc, char **argv)
 	reg_fini();
 	events_fini();
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .mount = "/arw", .manifests = "/etc/arw/runtimes.d",
+			  .state = "/var/lib/arw", .shutdown_s = 30 };
+	int r;
+
+	if ((r = parse_options(argc, argv, &o)) >= 0 || (r = configure(&o)) >= 0)
+		return r;
+	if ((r = abs_path(o.manifests, sup.manifests, sizeof(sup.manifests), true)) < 0) {
+		fprintf(stderr, "arw-supervisor: manifests folder %s: %s\n", o.manifests, strerror(-r));
+		return 2;
+	}
+	if (o.check)
+		return scan_check();
+	if ((r = claim(&o)) >= 0)
+		return r;
+	take_over();
+	return serve();
 }
