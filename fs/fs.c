@@ -889,6 +889,13 @@ static const struct fuse_lowlevel_ops ops = {
 
 static struct fuse_session *cur_se;
 static unsigned conn_maj, conn_min;
+/* An O_PATH descriptor of our own mount's root, held from fs_start until
+ * the connection is aborted: it keeps the superblock, and so the
+ * connection number, ours.  Without it, a number read before a detach may
+ * belong to someone else's new FUSE mount by the time we abort it.  An
+ * O_PATH open and close send FUSE nothing, so a crash never waits on it. */
+static int pin_fd = -1;
+static char cur_mp[PATH_MAX];   /* where fs_mount mounted */
 static int end_efd = -1;          /* readable once the workers are gone */
 static pthread_t fs_thread;
 static bool fs_running;
@@ -911,6 +918,7 @@ int fs_mount(const char *mountpoint, const struct fs_config *config)
 	fuse_opt_free_args(&args);
 	if (!se)
 		return -EIO;
+	snprintf(cur_mp, sizeof(cur_mp), "%s", mountpoint);
 	if (fuse_session_mount(se, mountpoint) != 0) {
 		fuse_session_destroy(se);
 		return -EIO;
@@ -952,7 +960,20 @@ int fs_start(void)
 	if (r)
 		return -r;
 	fs_running = true;
+	/* after the workers run: if the kernel asks us anything, it is answered */
+	if (pin_fd < 0 && cur_mp[0])
+		pin_fd = open(cur_mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pin_fd < 0)
+		log_warn("%s: cannot hold the mount's root; its connection will not be aborted by number",
+			 cur_mp);
 	return 0;
+}
+
+static void unpin(void)
+{
+	if (pin_fd >= 0)
+		close(pin_fd);
+	pin_fd = -1;
 }
 
 int fs_end_fd(void)
@@ -967,7 +988,8 @@ bool fs_attached(const char *mountpoint)
 
 int fs_abort(void)
 {
-	return cur_se ? mnt_abort(conn_min) : 0;
+	/* only while the pin proves the number is still ours */
+	return cur_se && pin_fd >= 0 ? mnt_abort(conn_min) : 0;
 }
 
 void fs_inval_attr(uint64_t ino)
@@ -1019,6 +1041,7 @@ void fs_reap(const char *mountpoint)
 	}
 	if (!reap_workers())
 		log_warnx("FUSE workers still busy after the session ended");
+	unpin();
 	mnt_clear_own(mountpoint, conn_maj, conn_min);
 }
 
@@ -1034,6 +1057,7 @@ void fs_stop(const char *mountpoint)
 	    errno != ENOENT)
 		log_warn("umount %s", mountpoint);
 	fs_abort();
+	unpin();
 	if (!reap_workers())
 		log_warnx("FUSE workers still busy after unmount; leaving them to exit()");
 }

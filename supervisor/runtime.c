@@ -404,16 +404,10 @@ void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 	log_info("runtime[%s]: stopping pid %d (%s)", rt->spec->id, (int)rt->pid, why);
 }
 
-/* The whole group is gone: decide what comes next. */
-static void rt_process_gone(struct runtime *rt)
+/* What the process phase held and scheduled ends with it. */
+static void end_process_phase(struct runtime *rt)
 {
-	int64_t mono = mono_ms(), lived = mono - rt->started_mono;
-	bool crashed = rt->phase == PH_RUNNING;
-	const struct rt_spec *s = rt->spec;
-	enum after after = rt->after;
-
 	rt_read_output(rt, true);
-	/* What the process phase scheduled ends with it. */
 	rt_probe_stop(rt);
 	rt->probe_at = rt->startup_at = rt->kill_at = rt->stuck_at = 0;
 	rt->stuck_count = 0;
@@ -429,7 +423,7 @@ static void rt_process_gone(struct runtime *rt)
 		close(rt->pidfd);
 		rt->pidfd = -1;
 	}
-	persist_pid_clear(s->id);
+	persist_pid_clear(rt->spec->id);
 	rt->pid = 0;
 	if (rt->pid_unsaved)
 		save_result(rt, &rt->pid_unsaved, "pid file", 0);   /* nothing to keep now */
@@ -437,29 +431,36 @@ static void rt_process_gone(struct runtime *rt)
 	rt->phase = PH_IDLE;
 	rt->after = AFTER_NONE;
 	rt->dirty = true;
+}
 
-	if (!crashed) {
-		if (after == AFTER_REMOVE || rt->removing) {
-			rt_remove(rt);
-			return;
-		}
-		if (rt->next_spec) {
-			rt_spec_free(rt->spec);
-			rt->spec = rt->next_spec;
-			rt->next_spec = NULL;
-		}
-		if (after == AFTER_START && !sup.shutting_down) {
-			rt_spawn(rt, mono);
-			return;
-		}
-		if (!rt->latched)
-			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
-				  rt->desired == DESIRED_DOWN ? "Stopped by operator" :
-				  sup.shutting_down ? "Supervisor shutting down" : "Stopped");
+/* Gone after a stop: carry out what was asked for after it. */
+static void after_stop(struct runtime *rt, enum after after, int64_t mono)
+{
+	if (after == AFTER_REMOVE || rt->removing) {
+		rt_remove(rt);
 		return;
 	}
+	if (rt->next_spec) {
+		rt_spec_free(rt->spec);
+		rt->spec = rt->next_spec;
+		rt->next_spec = NULL;
+	}
+	if (after == AFTER_START && !sup.shutting_down) {
+		rt_spawn(rt, mono);
+		return;
+	}
+	if (!rt->latched)
+		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
+			     rt->desired == DESIRED_DOWN ? "Stopped by operator" :
+			     sup.shutting_down ? "Supervisor shutting down" : "Stopped");
+}
 
-	/* It died on its own. */
+/* Gone on its own: the restart policy, the budget, the backoff. */
+static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
+{
+	const struct rt_spec *s = rt->spec;
+	int64_t backoff;
+
 	if (lived < 1000)
 		rt->quick_crashes++;
 	else
@@ -470,34 +471,45 @@ static void rt_process_gone(struct runtime *rt)
 	}
 	if (s->restart_policy == RESTART_NEVER ||
 	    (s->restart_policy == RESTART_ON_FAILURE && rt->exit_code == 0)) {
-		if (rt->exit_code == 0)
+		if (rt->exit_code == 0) {
 			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Exited cleanly (code 0)");
-		else {
+		} else {
 			rt->latched = true;
 			rt_set_state(rt, ST_ERROR, SEV_ERROR, "%c%s",
-				  rt->exit_reason[0] >= 'a' && rt->exit_reason[0] <= 'z' ?
-				  rt->exit_reason[0] - 'a' + 'A' : rt->exit_reason[0],
-				  rt->exit_reason[0] ? rt->exit_reason + 1 : "");
+				     rt->exit_reason[0] >= 'a' && rt->exit_reason[0] <= 'z' ?
+				     rt->exit_reason[0] - 'a' + 'A' : rt->exit_reason[0],
+				     rt->exit_reason[0] ? rt->exit_reason + 1 : "");
 		}
 		return;
 	}
 	if (!rt_take_restart(rt, rt->exit_reason))
 		return;
-	{
-		int64_t backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
-
-		if (backoff == 0) {
-			log_info("runtime[%s]: %s; restarting", s->id, rt->exit_reason);
-			rt_spawn(rt, mono);
-		} else {
-			rt->phase = PH_BACKOFF;
-			rt->backoff_at = mono + backoff;
-			rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
-				  (long long)backoff, rt->exit_reason);
-			log_info("runtime[%s]: %s within its first second; restarting in %lld ms",
-				 s->id, rt->exit_reason, (long long)backoff);
-		}
+	backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
+	if (backoff == 0) {
+		log_info("runtime[%s]: %s; restarting", s->id, rt->exit_reason);
+		rt_spawn(rt, mono);
+		return;
 	}
+	rt->phase = PH_BACKOFF;
+	rt->backoff_at = mono + backoff;
+	rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
+		     (long long)backoff, rt->exit_reason);
+	log_info("runtime[%s]: %s within its first second; restarting in %lld ms",
+		 s->id, rt->exit_reason, (long long)backoff);
+}
+
+/* Every process of the runtime is gone: decide what comes next. */
+static void rt_process_gone(struct runtime *rt)
+{
+	int64_t mono = mono_ms(), lived = mono - rt->started_mono;
+	bool crashed = rt->phase == PH_RUNNING;
+	enum after after = rt->after;
+
+	end_process_phase(rt);
+	if (crashed)
+		after_crash(rt, lived, mono);
+	else
+		after_stop(rt, after, mono);
 }
 
 /* Reap the leader of process group `pgid` if it has exited: true then, with
