@@ -103,10 +103,79 @@ static int counted_restart(struct runtime *rt, const char *why)
 	return 0;
 }
 
+/* Carry out a runtime verb: 0 with "ok: ..." in result, or an errno with
+ * "error: ..." there. */
+static int do_verb(struct runtime *rt, const struct loop_cmd *c, char *result, size_t rlen)
+{
+	int err = 0;
+
+	switch (c->ctl.verb) {
+	case CTL_START:
+		rt->desired = DESIRED_AUTO;
+		rt->latched = false;
+		if (is_up(rt)) {
+			snprintf(result, rlen, "ok: already running");
+		} else {
+			rt->quick_crashes = 0;
+			rt_start(rt, mono_ms());
+			snprintf(result, rlen, "ok: starting");
+		}
+		break;
+	case CTL_STOP:
+		rt->desired = DESIRED_DOWN;
+		rt->latched = false;
+		if (rt->phase == PH_IDLE || rt->phase == PH_BACKOFF) {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+			snprintf(result, rlen, "ok: not running; stays down");
+		} else {
+			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+			snprintf(result, rlen, "ok: stopping; stays down");
+		}
+		break;
+	case CTL_RESTART:
+	case CTL_RESTORE:
+		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
+			err = EAGAIN;
+			snprintf(result, rlen, "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
+				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		} else {
+			rt->desired = DESIRED_AUTO;
+			snprintf(result, rlen, "ok: %s; budget %d of %d used",
+				 rt->phase == PH_STOPPING ? "restarting" : "starting",
+				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		}
+		break;
+	case CTL_RESET_BUDGET:
+		budget_reset(&rt->budget);
+		snprintf(result, rlen, "ok: budget reset, %d restarts available", rt->budget.max_restarts);
+		break;
+	case CTL_KILL:
+		if (rt->pid <= 0 || rt->leader_done) {
+			err = ESRCH;
+			snprintf(result, rlen, "error: not running");
+		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
+			err = errno;
+			snprintf(result, rlen, "error: %s", strerror(err));
+		} else {
+			const char *name = ctl_signal_name(c->ctl.signal);
+
+			snprintf(result, rlen, "ok: sent SIG%s to process group %d",
+				 name ? name : "?", (int)rt->pid);
+		}
+		break;
+	default:
+		err = EINVAL;
+		snprintf(result, rlen, "error: not a runtime verb");
+		break;
+	}
+	return err;
+}
+
 void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 {
 	char result[300];
-	int err = 0;
+	int err;
 
 	if (c->parse_err) {
 		snprintf(result, sizeof(result), "error: %s", c->errmsg);
@@ -119,66 +188,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		loop_reply(c->req, c->of, ESHUTDOWN, 0, "error %s: the supervisor is shutting down", c->text);
 		return;
 	}
-	switch (c->ctl.verb) {
-	case CTL_START:
-		rt->desired = DESIRED_AUTO;
-		rt->latched = false;
-		if (is_up(rt)) {
-			snprintf(result, sizeof(result), "ok: already running");
-		} else {
-			rt->quick_crashes = 0;
-			rt_start(rt, mono_ms());
-			snprintf(result, sizeof(result), "ok: starting");
-		}
-		break;
-	case CTL_STOP:
-		rt->desired = DESIRED_DOWN;
-		rt->latched = false;
-		if (rt->phase == PH_IDLE || rt->phase == PH_BACKOFF) {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
-			snprintf(result, sizeof(result), "ok: not running; stays down");
-		} else {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			snprintf(result, sizeof(result), "ok: stopping; stays down");
-		}
-		break;
-	case CTL_RESTART:
-	case CTL_RESTORE:
-		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
-			err = EAGAIN;
-			snprintf(result, sizeof(result), "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
-				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
-		} else {
-			rt->desired = DESIRED_AUTO;
-			snprintf(result, sizeof(result), "ok: %s; budget %d of %d used",
-				 rt->phase == PH_STOPPING ? "restarting" : "starting",
-				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
-		}
-		break;
-	case CTL_RESET_BUDGET:
-		budget_reset(&rt->budget);
-		snprintf(result, sizeof(result), "ok: budget reset, %d restarts available", rt->budget.max_restarts);
-		break;
-	case CTL_KILL:
-		if (rt->pid <= 0 || rt->leader_done) {
-			err = ESRCH;
-			snprintf(result, sizeof(result), "error: not running");
-		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
-			err = errno;
-			snprintf(result, sizeof(result), "error: %s", strerror(err));
-		} else {
-			const char *name = ctl_signal_name(c->ctl.signal);
-
-			snprintf(result, sizeof(result), "ok: sent SIG%s to process group %d",
-				 name ? name : "?", (int)rt->pid);
-		}
-		break;
-	default:
-		err = EINVAL;
-		snprintf(result, sizeof(result), "error: not a runtime verb");
-		break;
-	}
+	err = do_verb(rt, c, result, sizeof(result));
 	/* Every verb but kill changes what the state folder keeps (the desired
 	 * state, the budget): the operator must learn when it was not kept. */
 	if (!err && c->ctl.verb != CTL_KILL && (err = rt_save_state(rt))) {

@@ -291,16 +291,103 @@ static void remove_file(const char *name)
 
 /* Read `name` again and apply it.  `rescan`: a file whose bytes are what
  * was read last time is left alone (no restart, no event). */
+/* A rejected version: say why (file text, log, event), mark its runtimes;
+ * the last good version stays in force. */
+static void file_rejected(const char *name, struct mfile *m, const struct manifest_result *res,
+			  FILE *f)
+{
+	cJSON *p = cJSON_CreateObject(), *errs;
+	size_t i;
+
+	for (i = 0; i < res->nerrors; i++) {
+		fprintf(f, "error %s\n", res->errors[i]);
+		log_warnx("manifest %s", res->errors[i]);
+	}
+	if (m->nspecs)
+		fprintf(f, "previous version kept: %zu runtime%s still from the last good version\n",
+			m->nspecs, m->nspecs == 1 ? "" : "s");
+	cJSON_AddStringToObject(p, "file", name);
+	errs = cJSON_AddArrayToObject(p, "errors");
+	for (i = 0; i < res->nerrors; i++)
+		cJSON_AddItemToArray(errs, cJSON_CreateString(res->errors[i]));
+	events_emit("manifest.rejected", p);
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+
+		if (rt && !rt->removing && strcmp(rt->source, name) == 0)
+			rt_set_rejected(rt, res->errors[0]);
+	}
+	m->ok = false;
+}
+
+/* A good version: remove the runtimes gone from it, update or create the
+ * others, keep it as the last good version (takes over res->specs). */
+static void file_loaded(const char *name, struct mfile *m, struct manifest_result *res, FILE *f,
+			int64_t now)
+{
+	cJSON *p = cJSON_CreateObject(), *ids;
+	size_t i, j;
+
+	fprintf(f, "ok %s: %zu runtime%s", name, res->nspecs, res->nspecs == 1 ? "" : "s");
+	for (i = 0; i < res->nspecs; i++)
+		fprintf(f, "%s%s", i ? ", " : ": ", res->specs[i]->id);
+	fprintf(f, "\n");
+	cJSON_AddStringToObject(p, "file", name);
+	ids = cJSON_AddArrayToObject(p, "ids");
+	for (i = 0; i < res->nspecs; i++)
+		cJSON_AddItemToArray(ids, cJSON_CreateString(res->specs[i]->id));
+	events_emit("manifest.loaded", p);
+
+	/* gone from the file: stop and remove */
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+		bool keep = false;
+
+		if (!rt || rt->removing || strcmp(rt->source, name) != 0)
+			continue;
+		for (j = 0; j < res->nspecs; j++)
+			if (strcmp(res->specs[j]->id, rt->spec->id) == 0)
+				keep = true;
+		if (!keep)
+			rt_remove(rt);
+	}
+	/* new or changed */
+	for (j = 0; j < res->nspecs; j++) {
+		struct runtime *rt = rt_find(res->specs[j]->id);
+		struct rt_spec *copy = rt_spec_dup(res->specs[j]);
+
+		if (!copy)
+			continue;
+		if (rt && rt->removing) {
+			/* an id that moves while its old process stops: wait */
+			rt_spec_free(copy);
+			fprintf(f, "note: %s is still stopping under its old manifest; "
+				"it is loaded from here once it is gone\n", res->specs[j]->id);
+			m->deferred = true;
+			continue;
+		}
+		if (rt)
+			rt_update_spec(rt, copy);
+		else
+			rt_create(copy, name, now);
+	}
+	specs_free(m->specs, m->nspecs);
+	m->specs = res->specs;
+	m->nspecs = res->nspecs;
+	res->specs = NULL;
+	res->nspecs = 0;
+	m->ok = true;
+	log_info("manifest %s loaded: %zu runtime%s", name, m->nspecs, m->nspecs == 1 ? "" : "s");
+}
+
 static void scan_file(const char *name, bool rescan)
 {
 	struct manifest_result res;
 	struct mfile *m;
 	bool gone;
-	size_t i, j;
 	char *text = NULL;
 	size_t tlen = 0;
 	FILE *f;
-	int64_t now = now_ms();
 	uint64_t sig;
 
 	if (manifest_file_ignored(name))
@@ -316,93 +403,16 @@ static void scan_file(const char *name, bool rescan)
 		return;
 	}
 	m = mfile_get(name);
-	if (!m) {
+	if (!m || !(f = open_memstream(&text, &tlen))) {
 		manifest_result_free(&res);
 		return;
 	}
 	m->deferred = false;
 	m->sig = sig;
-	f = open_memstream(&text, &tlen);
-	if (!f) {
-		manifest_result_free(&res);
-		return;
-	}
-	if (res.nerrors) {
-		cJSON *p = cJSON_CreateObject(), *errs;
-
-		for (i = 0; i < res.nerrors; i++) {
-			fprintf(f, "error %s\n", res.errors[i]);
-			log_warnx("manifest %s", res.errors[i]);
-		}
-		if (m->nspecs)
-			fprintf(f, "previous version kept: %zu runtime%s still from the last good version\n",
-				m->nspecs, m->nspecs == 1 ? "" : "s");
-		cJSON_AddStringToObject(p, "file", name);
-		errs = cJSON_AddArrayToObject(p, "errors");
-		for (i = 0; i < res.nerrors; i++)
-			cJSON_AddItemToArray(errs, cJSON_CreateString(res.errors[i]));
-		events_emit("manifest.rejected", p);
-		for (i = 0; i < sup.nrts; i++) {
-			struct runtime *rt = sup.rts[i];
-
-			if (rt && !rt->removing && strcmp(rt->source, name) == 0)
-				rt_set_rejected(rt, res.errors[0]);
-		}
-		m->ok = false;
-	} else {
-		cJSON *p = cJSON_CreateObject(), *ids;
-
-		fprintf(f, "ok %s: %zu runtime%s", name, res.nspecs, res.nspecs == 1 ? "" : "s");
-		for (i = 0; i < res.nspecs; i++)
-			fprintf(f, "%s%s", i ? ", " : ": ", res.specs[i]->id);
-		fprintf(f, "\n");
-		cJSON_AddStringToObject(p, "file", name);
-		ids = cJSON_AddArrayToObject(p, "ids");
-		for (i = 0; i < res.nspecs; i++)
-			cJSON_AddItemToArray(ids, cJSON_CreateString(res.specs[i]->id));
-		events_emit("manifest.loaded", p);
-
-		/* gone from the file: stop and remove */
-		for (i = 0; i < sup.nrts; i++) {
-			struct runtime *rt = sup.rts[i];
-			bool keep = false;
-
-			if (!rt || rt->removing || strcmp(rt->source, name) != 0)
-				continue;
-			for (j = 0; j < res.nspecs; j++)
-				if (strcmp(res.specs[j]->id, rt->spec->id) == 0)
-					keep = true;
-			if (!keep)
-				rt_remove(rt);
-		}
-		/* new or changed */
-		for (j = 0; j < res.nspecs; j++) {
-			struct runtime *rt = rt_find(res.specs[j]->id);
-			struct rt_spec *copy = rt_spec_dup(res.specs[j]);
-
-			if (!copy)
-				continue;
-			if (rt && rt->removing) {
-				/* an id that moves while its old process stops: wait */
-				rt_spec_free(copy);
-				fprintf(f, "note: %s is still stopping under its old manifest; "
-					"it is loaded from here once it is gone\n", res.specs[j]->id);
-				m->deferred = true;
-				continue;
-			}
-			if (rt)
-				rt_update_spec(rt, copy);
-			else
-				rt_create(copy, name, now);
-		}
-		specs_free(m->specs, m->nspecs);
-		m->specs = res.specs;
-		m->nspecs = res.nspecs;
-		res.specs = NULL;
-		res.nspecs = 0;
-		m->ok = true;
-		log_info("manifest %s loaded: %zu runtime%s", name, m->nspecs, m->nspecs == 1 ? "" : "s");
-	}
+	if (res.nerrors)
+		file_rejected(name, m, &res, f);
+	else
+		file_loaded(name, m, &res, f, now_ms());
 	fclose(f);
 	publish_file(name, text ? text : "");
 	free(text);
