@@ -134,6 +134,18 @@ static void xprobe_close(struct runtime *rt)
 	}
 }
 
+static void on_xprobe_exit(void *ctx, uint32_t events)
+{
+	(void)events;
+	rt_on_xprobe(ctx, false);
+}
+
+static void on_xprobe_output(void *ctx, uint32_t events)
+{
+	(void)events;
+	rt_on_xprobe(ctx, true);
+}
+
 void rt_xprobe_start(struct runtime *rt)
 {
 	const struct rt_spec *s = rt->spec;
@@ -158,8 +170,8 @@ void rt_xprobe_start(struct runtime *rt)
 	rt->xstarted = mono_ms();
 	rt->xdeadline = rt->xstarted + s->health.timeout_ms;
 	if (rt->xpidfd >= 0)
-		loop_watch(rt->xpidfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_PID, rt->slot));
-	loop_watch(rt->xoutfd, EPOLLIN, LOOP_TAG(TAG_XPROBE_OUT, rt->slot));
+		loop_watch(rt->xpidfd, EPOLLIN, on_xprobe_exit, rt);
+	loop_watch(rt->xoutfd, EPOLLIN, on_xprobe_output, rt);
 }
 
 void rt_xprobe_kill(struct runtime *rt)

@@ -47,31 +47,6 @@ static int mounts_fd = -1;
 static uint64_t early[EARLY_MAX];
 static size_t nearly;
 
-int loop_watch(int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event e = { .events = events, .data.u64 = tag };
-
-	if (epoll_ctl(sup.epfd, EPOLL_CTL_ADD, fd, &e) < 0)
-		return -errno;
-	return 0;
-}
-
-int loop_rewatch(int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event e = { .events = events, .data.u64 = tag };
-
-	if (epoll_ctl(sup.epfd, EPOLL_CTL_MOD, fd, &e) < 0) {
-		if (errno == ENOENT)
-			return loop_watch(fd, events, tag);
-		return -errno;
-	}
-	return 0;
-}
-
-void loop_unwatch(int fd)
-{
-	epoll_ctl(sup.epfd, EPOLL_CTL_DEL, fd, NULL);
-}
 
 /* ---- the outbox: replies wait for the end of the pass ----
  * Loop thread only.  An entry with after_seq also waits until the notifier
@@ -201,13 +176,21 @@ static int64_t outbox_deadline(void)
 	return d;
 }
 
+static void on_cmds(void *ctx, uint32_t events);
+static void on_signals(void *ctx, uint32_t events);
+static void on_notify_ack(void *ctx, uint32_t events);
+static void on_notify_exit(void *ctx, uint32_t events);
+static void on_fs_end(void *ctx, uint32_t events);
+static void on_mounts_changed(void *ctx, uint32_t events);
+
 int loop_init(void)
 {
 	sigset_t set;
 	int r;
 
-	sup.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sup.epfd < 0)
+	if ((r = watch_init()) < 0)
+		return r;
+	if (0)
 		return -errno;
 	if ((r = cmdq_init()) < 0)
 		return r;
@@ -221,9 +204,9 @@ int loop_init(void)
 	sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0)
 		return -errno;
-	if ((r = loop_watch(cmdq_fd(), EPOLLIN, LOOP_TAG(TAG_CMD, 0))) < 0)
+	if ((r = loop_watch(cmdq_fd(), EPOLLIN, on_cmds, NULL)) < 0)
 		return r;
-	if ((r = loop_watch(sig_fd, EPOLLIN, LOOP_TAG(TAG_SIGNAL, 0))) < 0)
+	if ((r = loop_watch(sig_fd, EPOLLIN, on_signals, NULL)) < 0)
 		return r;
 	return probe_init();
 }
@@ -233,10 +216,10 @@ static int watch_notifier(void)
 {
 	int r = 0;
 
-	if (notify_sock() >= 0 && (r = loop_watch(notify_sock(), EPOLLIN, LOOP_TAG(TAG_NOTIFY_ACK, 0))) < 0)
+	if (notify_sock() >= 0 && (r = loop_watch(notify_sock(), EPOLLIN, on_notify_ack, NULL)) < 0)
 		return r;
 	if (notify_pidfd() >= 0)
-		r = loop_watch(notify_pidfd(), EPOLLIN, LOOP_TAG(TAG_NOTIFY_EXIT, 0));
+		r = loop_watch(notify_pidfd(), EPOLLIN, on_notify_exit, NULL);
 	return r;
 }
 
@@ -248,12 +231,12 @@ int loop_watch_tree(void)
 
 	if ((r = watch_notifier()) < 0)
 		return r;
-	if ((r = loop_watch(fs_end_fd(), EPOLLIN, LOOP_TAG(TAG_FS_END, 0))) < 0)
+	if ((r = loop_watch(fs_end_fd(), EPOLLIN, on_fs_end, NULL)) < 0)
 		return r;
 	mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (mounts_fd < 0)
 		return -errno;
-	return loop_watch(mounts_fd, EPOLLPRI, LOOP_TAG(TAG_MOUNTS, 0));
+	return loop_watch(mounts_fd, EPOLLPRI, on_mounts_changed, NULL);
 }
 
 static void begin_shutdown(const char *why)
@@ -556,6 +539,52 @@ static int64_t next_deadline(void)
 	return next;
 }
 
+/* ---- the loop's own descriptors ---- */
+
+static void on_cmds(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	drain_cmds();
+}
+
+static void on_signals(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	drain_signals();
+}
+
+static void on_notify_ack(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	notify_on_ack();   /* the outbox is flushed at the top of the next pass */
+}
+
+static void on_notify_exit(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	notify_on_exit();
+	watch_notifier();
+	rt_on_sigchld();   /* strays behind its zombie */
+}
+
+static void on_fs_end(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	on_session_end();
+}
+
+static void on_mounts_changed(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	on_mounts();
+}
+
 /* The shutdown deadline passed: what is still running cannot die (a
  * process in uninterruptible sleep).  Say which, and leave. */
 static void abandon(void)
@@ -572,8 +601,7 @@ static void abandon(void)
 
 int loop_run(void)
 {
-	struct epoll_event evs[64];
-	int n, i, timeout;
+	int n, timeout;
 	int64_t mono, next;
 	size_t k;
 
@@ -584,63 +612,9 @@ int loop_run(void)
 		next = next_deadline();
 		mono = mono_ms();
 		timeout = !next ? -1 : next <= mono ? 0 : (int)(next - mono > 86400000 ? 86400000 : next - mono);
-		n = epoll_wait(sup.epfd, evs, 64, timeout);
-		if (n < 0 && errno != EINTR) {
-			log_warn("epoll_wait");
-			return -errno;
-		}
-		for (i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
-			uint32_t what = (uint32_t)(tag >> 32), idx = (uint32_t)tag;
-			struct runtime *rt = idx < sup.nrts ? sup.rts[idx] : NULL;
-
-			switch (what) {
-			case TAG_SIGNAL:
-				drain_signals();
-				break;
-			case TAG_CMD:
-				drain_cmds();
-				break;
-			case TAG_INOTIFY:
-				if (!sup.shutting_down)
-					scan_on_inotify();
-				break;
-			case TAG_CURL:
-				probe_socket_event((int)idx, evs[i].events);
-				break;
-			case TAG_RT_PID:
-				if (rt)
-					rt_on_pidfd(rt);
-				break;
-			case TAG_RT_OUT:
-				if (rt)
-					rt_on_output(rt);
-				break;
-			case TAG_XPROBE_PID:
-			case TAG_XPROBE_OUT:
-				if (rt)
-					rt_on_xprobe(rt, what == TAG_XPROBE_OUT);
-				break;
-			case TAG_NOTIFY_ACK:
-				notify_on_ack();   /* the outbox is flushed at the top */
-				break;
-			case TAG_NOTIFY_EXIT:
-				notify_on_exit();
-				watch_notifier();
-				rt_on_sigchld();   /* strays behind its zombie */
-				break;
-			case TAG_RT_CG:
-			case TAG_XPROBE_CG:
-				if (rt)
-					rt_on_cgroup(rt, what == TAG_XPROBE_CG);
-				break;
-			case TAG_FS_END:
-				on_session_end();
-				break;
-			case TAG_MOUNTS:
-				on_mounts();
-				break;
-			}
+		if ((n = watch_poll(timeout)) < 0) {
+			log_warnx("epoll_wait: %s", strerror(-n));
+			return n;
 		}
 		mono = mono_ms();
 		if (probe_deadline() && probe_deadline() <= mono)
@@ -677,6 +651,5 @@ void loop_fini(void)
 	if (mounts_fd >= 0)
 		close(mounts_fd);
 	cmdq_fini();
-	if (sup.epfd >= 0)
-		close(sup.epfd);
+	watch_fini();
 }

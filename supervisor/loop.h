@@ -12,17 +12,22 @@
 
 #include "ctl.h"
 
-/* epoll tags: the high 32 bits say what, the low 32 bits which. */
-enum loop_tag {
-	TAG_SIGNAL = 1, TAG_CMD, TAG_INOTIFY, TAG_CURL, TAG_RT_PID, TAG_RT_OUT,
-	TAG_XPROBE_PID, TAG_XPROBE_OUT, TAG_NOTIFY_ACK, TAG_NOTIFY_EXIT, TAG_FS_END, TAG_MOUNTS,
-	TAG_RT_CG, TAG_XPROBE_CG,
-};
-#define LOOP_TAG(t, i) (((uint64_t)(t) << 32) | (uint32_t)(i))
+/* The event loop's mechanism: a module watches a descriptor with a
+ * callback and its context (as redis's ae.c does); the loop knows no
+ * module.  An event for a descriptor unwatched (or watched again) earlier
+ * in the same pass is dropped. */
+typedef void (*loop_fn)(void *ctx, uint32_t events);
 
-int loop_watch(int fd, uint32_t events, uint64_t tag);
-int loop_rewatch(int fd, uint32_t events, uint64_t tag);
+int loop_watch(int fd, uint32_t events, loop_fn fn, void *ctx);
+/* Change the events (or watch, if not watched yet). */
+int loop_rewatch(int fd, uint32_t events, loop_fn fn, void *ctx);
 void loop_unwatch(int fd);
+
+/* watch.c's own life: the epoll descriptor; one wait (up to timeout_ms,
+ * -1 none) and the callbacks of what it returned: their count or -errno. */
+int watch_init(void);
+int watch_poll(int timeout_ms);
+void watch_fini(void);
 
 #include "cmdq.h"
 

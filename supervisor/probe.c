@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,12 @@ static CURLM *multi;
 static int64_t curl_deadline;   /* mono ms, 0 = none */
 static struct probe *inflight;  /* list of every probe in flight */
 
+/* The loop says a socket of curl's is ready. */
+static void on_ready(void *ctx, uint32_t events)
+{
+	probe_socket_event((int)(intptr_t)ctx, events);
+}
+
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 {
 	uint32_t ev = 0;
@@ -53,9 +60,9 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 	if (what & CURL_POLL_OUT)
 		ev |= EPOLLOUT;
 	if (sockp) {
-		loop_rewatch(fd, ev, LOOP_TAG(TAG_CURL, fd));
+		loop_rewatch(fd, ev, on_ready, (void *)(intptr_t)fd);
 	} else {
-		loop_watch(fd, ev, LOOP_TAG(TAG_CURL, fd));
+		loop_watch(fd, ev, on_ready, (void *)(intptr_t)fd);
 		curl_multi_assign(multi, fd, (void *)1);
 	}
 	return 0;

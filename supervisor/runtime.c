@@ -128,6 +128,32 @@ static void save_retry(struct runtime *rt)
 
 /* ---- life cycle ---- */
 
+/* ---- the loop's callbacks for a runtime's descriptors ---- */
+
+static void on_pidfd(void *ctx, uint32_t events)
+{
+	(void)events;
+	rt_on_pidfd(ctx);
+}
+
+static void on_output(void *ctx, uint32_t events)
+{
+	(void)events;
+	rt_on_output(ctx);
+}
+
+static void on_cg(void *ctx, uint32_t events)
+{
+	(void)events;
+	rt_on_cgroup(ctx, false);
+}
+
+static void on_xprobe_cg(void *ctx, uint32_t events)
+{
+	(void)events;
+	rt_on_cgroup(ctx, true);
+}
+
 /* Open the runtime's cgroup (or its probes') and watch its events: false
  * in fallback mode, or when it cannot be created (said in the log). */
 static bool use_cg(struct runtime *rt, bool probe)
@@ -141,7 +167,7 @@ static bool use_cg(struct runtime *rt, bool probe)
 		return true;
 	r = cg_open(cg, probe ? "probes" : "runtimes", rt->spec->id);
 	if (r == 0)
-		r = loop_watch(cg->evfd, EPOLLPRI, LOOP_TAG(probe ? TAG_XPROBE_CG : TAG_RT_CG, rt->slot));
+		r = loop_watch(cg->evfd, EPOLLPRI, probe ? on_xprobe_cg : on_cg, rt);
 	if (r < 0) {
 		log_warnx("runtime[%s]: cannot use cgroup %s: %s; tracking its %s by process group",
 			  rt->spec->id, cg->path, strerror(-r), probe ? "probes" : "processes");
@@ -285,8 +311,8 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	rt->startup_probes = 0;
 	rt->has_probe_result = false;
 	if (rt->pidfd >= 0)
-		loop_watch(rt->pidfd, EPOLLIN, LOOP_TAG(TAG_RT_PID, rt->slot));
-	loop_watch(rt->outfd, EPOLLIN, LOOP_TAG(TAG_RT_OUT, rt->slot));
+		loop_watch(rt->pidfd, EPOLLIN, on_pidfd, rt);
+	loop_watch(rt->outfd, EPOLLIN, on_output, rt);
 	save_pid(rt);
 	proc_scan_forget();
 	log_info("runtime[%s]: started pid %d: %s%s", s->id, (int)rt->pid, s->command,

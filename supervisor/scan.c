@@ -438,6 +438,14 @@ static int folder_wd = -1;
 static struct { int wd; bool used; } *targets;
 static size_t ntargets;
 
+static void on_inotify(void *ctx, uint32_t events)
+{
+	(void)ctx;
+	(void)events;
+	if (!sup.shutting_down)
+		scan_on_inotify();
+}
+
 int scan_init(void)
 {
 	sup.inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -446,7 +454,7 @@ int scan_init(void)
 	folder_wd = inotify_add_watch(sup.inotify_fd, sup.manifests, WATCH_MASK);
 	if (folder_wd < 0)
 		return -errno;
-	return loop_watch(sup.inotify_fd, EPOLLIN, LOOP_TAG(TAG_INOTIFY, 0));
+	return loop_watch(sup.inotify_fd, EPOLLIN, on_inotify, NULL);
 }
 
 /* The folder a symlink's target is (or would be) in: for a dangling link,

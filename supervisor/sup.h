@@ -145,7 +145,6 @@ struct sup {
 	gid_t gid;
 
 	/* loop thread */
-	int epfd;
 	struct runtime **rts;        /* indexed by registry slot */
 	size_t nrts;
 	struct mfile **mfiles;
