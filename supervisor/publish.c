@@ -44,12 +44,54 @@ static char *xstrdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* detail[]: what an operator needs next to the label. */
+static void add_details(struct rt_view *v, const struct runtime *rt, int64_t now)
+{
+	const struct rt_spec *s = rt->spec;
+	char ts[32];
+	int used;
+
+	if (v->pid)
+		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
+	else
+		add_detail(v, "Not running");
+	if (v->processes && v->cgroup)
+		add_detail(v, "%d process%s in cgroup %s", v->processes, v->processes == 1 ? "" : "es",
+			   v->cgroup);
+	else if (v->processes)
+		add_detail(v, "%d process%s in process group %d", v->processes,
+			   v->processes == 1 ? "" : "es", (int)rt->pid);
+	if (v->pid && s->health.type != PROBE_NONE)
+		add_detail(v, "Health check %s: %s", s->probe_target,
+			   rt->has_probe_result ? rt->probe_result : "no result yet");
+	used = budget_used(&rt->budget, now);
+	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,
+		   rt->budget.max_restarts, rt->budget.window_seconds,
+		   used ? ", resets at " : "", used ? fmt_time(ts, sizeof(ts), budget_reset_at(&rt->budget, now)) : "");
+	if (rt->has_exit)
+		add_detail(v, "Last exit: %s at %s", rt->exit_reason, fmt_time(ts, sizeof(ts), rt->exit_at));
+	if (rt->rejected)
+		add_detail(v, "Manifest update rejected, previous manifest kept: %s", rt->rejected);
+	if (rt->state_unsaved || rt->pid_unsaved)
+		add_detail(v, "Not saved in the state folder (%s): %s%s%s are lost if the supervisor restarts; "
+			   "retrying", strerror(rt->save_errno),
+			   rt->state_unsaved ? "its desired state and restart budget" : "",
+			   rt->state_unsaved && rt->pid_unsaved ? " and " : "",
+			   rt->pid_unsaved ? "its pid file (for clean-up after a crash)" : "");
+	if (rt->state_note)
+		add_detail(v, "State file was unreadable: %s; desired state and budget started fresh",
+			   rt->state_note);
+	if (rt->log_errno)
+		add_detail(v, "Log file %s cannot be written (%s); the output is kept in logs only",
+			   rt->log_path, strerror(rt->log_errno));
+	if (rt->latched && rt->state == ST_ERROR)
+		add_detail(v, "Stays down until an operator acts (echo restore > ctl)");
+}
+
 static struct rt_view *make_view(struct runtime *rt, int64_t now)
 {
 	const struct rt_spec *s = rt->spec;
 	struct rt_view *v = rt_view_new();
-	char ts[32];
-	int used;
 
 	if (!v)
 		return NULL;
@@ -91,42 +133,7 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 	v->log_path = s->file_max_bytes ? xstrdup(rt->log_path) : NULL;
 	v->ctl_last = xstrdup(rt->ctl_last);
 
-	/* detail[]: what an operator needs next to the label */
-	if (v->pid)
-		add_detail(v, "Process %d running since %s", v->pid, fmt_time(ts, sizeof(ts), rt->started_wall));
-	else
-		add_detail(v, "Not running");
-	if (v->processes && v->cgroup)
-		add_detail(v, "%d process%s in cgroup %s", v->processes, v->processes == 1 ? "" : "es",
-			   v->cgroup);
-	else if (v->processes)
-		add_detail(v, "%d process%s in process group %d", v->processes,
-			   v->processes == 1 ? "" : "es", (int)rt->pid);
-	if (v->pid && s->health.type != PROBE_NONE)
-		add_detail(v, "Health check %s: %s", s->probe_target,
-			   rt->has_probe_result ? rt->probe_result : "no result yet");
-	used = budget_used(&rt->budget, now);
-	add_detail(v, "Restart budget: %d of %d used in %d s windows%s%s", used,
-		   rt->budget.max_restarts, rt->budget.window_seconds,
-		   used ? ", resets at " : "", used ? fmt_time(ts, sizeof(ts), budget_reset_at(&rt->budget, now)) : "");
-	if (rt->has_exit)
-		add_detail(v, "Last exit: %s at %s", rt->exit_reason, fmt_time(ts, sizeof(ts), rt->exit_at));
-	if (rt->rejected)
-		add_detail(v, "Manifest update rejected, previous manifest kept: %s", rt->rejected);
-	if (rt->state_unsaved || rt->pid_unsaved)
-		add_detail(v, "Not saved in the state folder (%s): %s%s%s are lost if the supervisor restarts; "
-			   "retrying", strerror(rt->save_errno),
-			   rt->state_unsaved ? "its desired state and restart budget" : "",
-			   rt->state_unsaved && rt->pid_unsaved ? " and " : "",
-			   rt->pid_unsaved ? "its pid file (for clean-up after a crash)" : "");
-	if (rt->state_note)
-		add_detail(v, "State file was unreadable: %s; desired state and budget started fresh",
-			   rt->state_note);
-	if (rt->log_errno)
-		add_detail(v, "Log file %s cannot be written (%s); the output is kept in logs only",
-			   rt->log_path, strerror(rt->log_errno));
-	if (rt->latched && rt->state == ST_ERROR)
-		add_detail(v, "Stays down until an operator acts (echo restore > ctl)");
+	add_details(v, rt, now);
 	return v;
 }
 
