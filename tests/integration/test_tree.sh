@@ -64,6 +64,17 @@ stuck_json() {
 EOF
 }
 
+# start_stuck ID DIR: a hang-fuse at DIR and a runtime ID whose cat waits
+# on it, asleep in the kernel; D1 (hang-fuse) and S (the cat) set
+start_stuck() {
+	hang_mount "$2" || return 1
+	D1=$HANG_PID
+	stuck_json "$1" "$2" | put_manifest "$1.json"
+	wait_state "$1" ready 20
+	S=$(rt_pid "$1")
+	wait_for "[ \"\$(proc_field $S 3)\" = S ]" 10
+}
+
 run_mode() {
 	local m=$1 P1 P2 G C L OLD KIDS k D1 S N0 p
 	note "==== mode: $m"
@@ -150,12 +161,7 @@ run_mode() {
 	fi
 
 	# -- a process that cannot die: the status says so, a restart waits
-	if hang_mount "$T/hang1-$m"; then
-		D1=$HANG_PID
-		stuck_json stuck "$T/hang1-$m" | put_manifest stuck.json
-		wait_state stuck ready 20
-		S=$(rt_pid stuck)
-		wait_for "[ \"\$(proc_field $S 3)\" = S ]" 10
+	if start_stuck stuck "$T/hang1-$m"; then
 		N0=$(grep -c 'runtime\[stuck\]: started pid' "$DLOG")
 		check_match "$m: restart of a runtime stuck in the kernel is accepted" '^ok' "$(rt_ctl stuck restart)"
 		if wait_for "[ \"\$(status1 stuck)\" = 'Stopping - 1 process still exiting after SIGKILL' ]" 15; then
@@ -179,12 +185,7 @@ run_mode() {
 	fi
 
 	# -- the shutdown deadline
-	if hang_mount "$T/hang2-$m"; then
-		D1=$HANG_PID
-		stuck_json stuck2 "$T/hang2-$m" | put_manifest stuck2.json
-		wait_state stuck2 ready 20
-		S=$(rt_pid stuck2)
-		wait_for "[ \"\$(proc_field $S 3)\" = S ]" 10
+	if start_stuck stuck2 "$T/hang2-$m"; then
 		stop_daemon 30
 		check_eq "$m: shutdown deadline: the supervisor exits 1" 1 "$DAEMON_RC"
 		check "$m: shutdown deadline: the log names the runtime and its pid" \
