@@ -402,18 +402,36 @@ int cg_kill(const struct cg *cg)
 	return 0;
 }
 
+/* Remove the empty cgroups below `kind` (a busy one stays, and says so
+ * at the next start). */
+static void remove_empty(const char *kind)
+{
+	char dir[4200], sub[4500];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", base, kind);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		rmdir(sub);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 void cg_fini(void)
 {
-	char dir[4200];
-
 	if (!cg_enabled())
 		return;
-	/* each runtime's cgroup went with its runtime; what is left is empty
-	 * unless a process could not die (then it stays for the next start) */
-	snprintf(dir, sizeof(dir), "%s/runtimes", base);
-	rmdir(dir);
-	snprintf(dir, sizeof(dir), "%s/probes", base);
-	rmdir(dir);
+	/* each runtime's cgroup went with its processes; what is left is
+	 * empty unless a process could not die (then it stays for the next
+	 * start) */
+	remove_empty("runtimes");
+	remove_empty("probes");
 	if (rmdir(base) < 0 && errno != ENOENT)
 		log_warnx("leaving cgroup %s: %s", base, strerror(errno));
 }

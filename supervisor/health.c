@@ -157,6 +157,8 @@ void rt_xprobe_start(struct runtime *rt)
 	memset(&o, 0, sizeof(o));
 	r = rt_launch(rt, s->health.exec, s->health.nexec, true, &rt->xin_cg, &res, err, sizeof(err));
 	if (r < 0) {
+		rt_drop_cg(&rt->xcg);   /* nothing was born in it */
+		rt->xin_cg = false;
 		snprintf(o.msg, sizeof(o.msg), "exec probe cannot start: %s", err);
 		rt_on_probe(rt, &o);
 		return;

@@ -291,6 +291,8 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	r = rt_launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, &res, err, sizeof(err));
 	free(cmd);
 	if (r < 0) {
+		rt_drop_cg(&rt->cg);   /* nothing was born in it */
+		rt->in_cg = false;
 		if (r == -EMFILE || r == -ENFILE)
 			fd_shortage(err, sizeof(err), r);
 		launch_failed(rt, err);

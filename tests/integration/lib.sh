@@ -260,6 +260,17 @@ put_manifest() {
 # owner_file MOUNT: where the daemon that serves MOUNT holds its lock
 owner_file() { echo "$ARW_RUN_DIR/$(printf '%s' "$1" | sed 's|%|%25|g; s|/|%2F|g').owner"; }
 
+# cg_base: the cgroup this test's daemon makes for $MNT (cgroup mode), or
+# nothing when no cgroup2 is mounted
+cg_base() {
+	local cg2 own
+	cg2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo)
+	[ -n "$cg2" ] || return 0
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ "$own" = / ] && own=""
+	echo "$cg2$own/arw-supervisor@$(printf '%s' "$MNT" | sed 's|%|%25|g; s|/|%2F|g')"
+}
+
 mounted() { awk -v m="$MNT" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
 mount_count() { awk -v m="$MNT" '$2 == m { n++ } END { print n + 0 }' /proc/mounts; }
 
@@ -357,6 +368,17 @@ cleanup() {
 		[ "$(proc_field "$pid" 5)" = "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null
 		kill -KILL "$pid" 2>/dev/null
 	done
+	# the empty cgroups a killed daemon of ours left (never a busy one)
+	local cgb j
+	cgb=$(cg_base)
+	if [ -n "$cgb" ] && [ -d "$cgb" ]; then
+		for ((j = 0; j < 40; j++)); do
+			rmdir "$cgb"/runtimes/* "$cgb"/probes/* "$cgb/runtimes" "$cgb/probes" "$cgb" 2>/dev/null
+			[ -d "$cgb" ] || break
+			sleep 0.05
+		done
+		[ -d "$cgb" ] && note "cleanup: cgroup $cgb is not empty; leaving it"
+	fi
 	local n
 	for ((n = 0; n < 5; n++)); do   # (a stacked mount needs more than one)
 		mounted || break

@@ -34,6 +34,8 @@ sleeper nogrp 54321 "" / true | put_manifest nogrp.json
 # lookup errors are said as such, not as "command not found"
 sleeper baduser no-such-user-arw "" / true | put_manifest baduser.json
 sleeper badgroup "" no-such-group-arw / true | put_manifest badgroup.json
+# a launch that fails after its cgroup was made (chdir in the child)
+sleeper badwd "" "" /no-such-dir-arw true | put_manifest badwd.json
 
 start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
 ok "supervisor mounts the tree"
@@ -60,8 +62,13 @@ check_match "unknown user: said as such" 'unknown user "no-such-user-arw"' "$(st
 wait_state badgroup error 20
 check_match "unknown group: said as such" 'unknown group "no-such-group-arw"' "$(status1 badgroup)"
 
+wait_state badwd error 20
+check_match "a workdir that does not exist: said as such" 'cannot execute .*: No such file or directory' "$(status1 badwd)"
+
 stop_daemon 30
 check_eq "SIGTERM: exit 0" 0 "$DAEMON_RC"
+CGB=$(cg_base)
+check "SIGTERM: the daemon's cgroups are gone, those of failed launches too" "[ -z '$CGB' ] || [ ! -d '$CGB' ]"
 
 # A daemon that cannot switch users (uid 65534, with the capabilities to
 # mount but not CAP_SETUID/CAP_SETGID) refuses a runtime that asks for root,

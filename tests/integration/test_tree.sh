@@ -27,7 +27,7 @@ if [ -n "$CG2" ] && mkdir "$CG2$OWN/arw-test-probe.$$" 2>/dev/null; then
 else
 	note "no usable cgroup2 here (none mounted, or not writable): only the fallback mode is tested"
 fi
-CGBASE="$CG2$OWN/arw-supervisor@$(printf '%s' "$MNT" | sed 's|%|%25|g; s|/|%2F|g')"
+CGBASE=$(cg_base)
 
 # zombies DAEMON: how many zombie children the daemon has
 zombies() { ps -eo ppid=,stat= | awk -v p="$1" '$1 == p && $2 ~ /^Z/ { n++ } END { print n + 0 }'; }
