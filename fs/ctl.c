@@ -167,35 +167,23 @@ static int unknown_verb(char *err, size_t errlen, int root, struct word w)
 		    "restart, restore, reset-budget, kill SIG)", q);
 }
 
-int ctl_parse(const char *buf, size_t len, int root, struct ctl_cmd *out,
-	      char *err, size_t errlen)
+/* The one line of a write, blanks and one final newline trimmed, into
+ * [*pp, *endp).  0, or -EINVAL with the reason in err. */
+static int one_line(const char *buf, size_t len, const char **pp, const char **endp,
+		    char *err, size_t errlen)
 {
-	char q[CTL_QUOTE_MAX * 4 + 8];
-	char sigbuf[32];
 	const char *p, *end, *nl;
-	struct word w;
 	size_t i;
-	int sig = 0, wait_s = -1;
-	enum ctl_verb verb = CTL_NONE;
-
-	if (err && errlen > 0)
-		err[0] = '\0';
-	out->verb = CTL_NONE;
-	out->signal = 0;
-	out->wait_s = -1;
 
 	if (len > CTL_MAX_WRITE)
-		return fail(err, errlen, "too long (at most %d bytes)",
-			    CTL_MAX_WRITE);
+		return fail(err, errlen, "too long (at most %d bytes)", CTL_MAX_WRITE);
 	if (len > 0 && memchr(buf, '\0', len))
 		return fail(err, errlen, "NUL byte in command");
-
 	/* Only blanks and newlines ("\n\n" too) is empty, not two commands. */
 	for (i = 0; i < len && is_space(buf[i]); i++)
 		;
 	if (i == len)
 		return fail(err, errlen, "empty command");
-
 	/* Trim blanks, then one optional "\n" or "\r\n", then blanks again. */
 	p = buf;
 	end = buf + len;
@@ -215,6 +203,47 @@ int ctl_parse(const char *buf, size_t len, int root, struct ctl_cmd *out,
 		nl = memchr(p, '\r', (size_t)(end - p));
 	if (nl)
 		return fail(err, errlen, "one command per write");
+	*pp = p;
+	*endp = end;
+	return 0;
+}
+
+/* The signal word of `kill SIG`: its number, or -EINVAL with the reason. */
+static int kill_signal(struct word w, char *err, size_t errlen)
+{
+	char q[CTL_QUOTE_MAX * 4 + 8], sigbuf[32];
+	int sig;
+
+	if (w.n == 0 || is_wait_word(w))
+		return fail(err, errlen, "missing signal (expected kill SIG)");
+	quote_word(q, sizeof q, w);
+	if (w.n >= sizeof sigbuf)
+		return fail(err, errlen, "bad signal \"%s\"", q);
+	memcpy(sigbuf, w.p, w.n);
+	sigbuf[w.n] = '\0';
+	sig = ctl_signal_parse(sigbuf);
+	if (sig < 0)
+		return fail(err, errlen, "bad signal \"%s\"", q);
+	return sig;
+}
+
+int ctl_parse(const char *buf, size_t len, int root, struct ctl_cmd *out,
+	      char *err, size_t errlen)
+{
+	char q[CTL_QUOTE_MAX * 4 + 8];
+	const char *p = NULL, *end = NULL;
+	struct word w;
+	size_t i;
+	int sig = 0, wait_s = -1, r;
+	enum ctl_verb verb = CTL_NONE;
+
+	if (err && errlen > 0)
+		err[0] = '\0';
+	out->verb = CTL_NONE;
+	out->signal = 0;
+	out->wait_s = -1;
+	if ((r = one_line(buf, len, &p, &end, err, errlen)) < 0)
+		return r;
 
 	w = next_word(&p, end);
 	for (i = 0; i < COUNT(verbs); i++) {
@@ -229,16 +258,8 @@ int ctl_parse(const char *buf, size_t len, int root, struct ctl_cmd *out,
 
 	w = next_word(&p, end);
 	if (verb == CTL_KILL) {
-		if (w.n == 0 || is_wait_word(w))
-			return fail(err, errlen, "missing signal (expected kill SIG)");
-		quote_word(q, sizeof q, w);
-		if (w.n >= sizeof sigbuf)
-			return fail(err, errlen, "bad signal \"%s\"", q);
-		memcpy(sigbuf, w.p, w.n);
-		sigbuf[w.n] = '\0';
-		sig = ctl_signal_parse(sigbuf);
-		if (sig < 0)
-			return fail(err, errlen, "bad signal \"%s\"", q);
+		if ((sig = kill_signal(w, err, errlen)) < 0)
+			return sig;
 		w = next_word(&p, end);
 	}
 	if (w.n > 0 && is_wait_word(w)) {
