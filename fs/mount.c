@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "procscan.h"
 
 #define FUSECTL "/sys/fs/fuse/connections"
 #define STALE_TRIES 8
@@ -166,24 +167,15 @@ static bool kill_pending(const char *status_path)
 
 bool proc_dying(pid_t pid)
 {
-	char path[PATH_MAX], buf[512], *p;
+	char path[PATH_MAX];
+	struct proc_info pi;
 	DIR *d;
 	struct dirent *de;
 	bool dying = false;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (proc_info(pid, &pi) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (p && (p[2] == 'Z' || p[2] == 'X'))
+	if (pi.state == 'Z' || pi.state == 'X')
 		return true;   /* the leader is gone, a stuck thread keeps the rest */
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "mount.h"
+#include "procscan.h"
 
 static char state_dir[PATH_MAX];
 
@@ -275,84 +276,13 @@ int persist_save(const char *id, enum desired desired, const struct budget *b)
 	return write_atomic(path, buf, (size_t)n);
 }
 
-/* Fields of /proc/<pid>/stat we need: process group (5), session (6),
- * start time (22).  0 when the process is gone. */
-static int proc_stat(pid_t pid, int *pgrp, int *sid, unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	int fd, i;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');   /* comm may contain spaces */
-	if (!p || !p[1])
-		return -EIO;
-	/* after ") " come fields 3, 4, ...: walk to each one we want */
-	p += 2;
-	for (i = 3; i <= 22 && p; i++) {
-		if (i == 5 && pgrp)
-			*pgrp = atoi(p);
-		if (i == 6 && sid)
-			*sid = atoi(p);
-		if (i == 22 && start)
-			*start = strtoull(p, NULL, 10);
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	return 0;
-}
-
-unsigned long long proc_starttime(pid_t pid)
-{
-	unsigned long long st = 0;
-
-	return proc_stat(pid, NULL, NULL, &st) == 0 ? st : 0;
-}
-
-/* Members of a dead leader's group outlive it (PR_SET_PDEATHSIG is not
- * inherited).  They still carry its session and group id; a process that
- * reused the leader's pid would be younger than the recorded start. */
-static int kill_orphaned_members(int leader, unsigned long long start)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int killed = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		int pid = atoi(de->d_name), pgrp = 0, sid = 0;
-		unsigned long long st = 0;
-
-		if (pid <= 1 || pid == getpid())
-			continue;
-		if (proc_stat(pid, &pgrp, &sid, &st) < 0)
-			continue;
-		if (pgrp == leader && sid == leader && st >= start) {
-			kill(pid, SIGKILL);
-			killed++;
-		}
-	}
-	closedir(d);
-	return killed;
-}
-
 int persist_pid_write(const char *id, pid_t pid)
 {
 	char path[PATH_MAX], buf[64];
 	int n;
 
 	snprintf(path, sizeof(path), "%s/run/%s.pid", state_dir, id);
-	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)pid, proc_starttime(pid));
+	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)pid, proc_start(pid));
 	return write_atomic(path, buf, (size_t)n);
 }
 
@@ -395,14 +325,14 @@ int persist_kill_stale(void)
 				set_aside(path, r, why, sizeof(why));
 			continue;
 		}
-		if (pid > 1 && st && proc_starttime(pid) == st) {
+		if (pid > 1 && st && proc_start(pid) == st) {
 			log_warnx("killing process group %d left behind by an earlier run (%.*s)",
 				  pid, (int)(l - 4), de->d_name);
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			killed++;
 		} else if (pid > 1 && st) {
-			int n = kill_orphaned_members(pid, st);
+			int n = proc_kill_group_members(pid, st);
 
 			if (n) {
 				log_warnx("killed %d process%s of group %d left behind by an earlier run (%.*s)",

@@ -40,6 +40,5 @@ void persist_pid_clear(const char *id);
 int persist_kill_stale(void);
 /* "<state>/logs/<id>.log" into buf. */
 int persist_log_path(const char *id, char *buf, size_t len);
-unsigned long long proc_starttime(pid_t pid);
 
 #endif

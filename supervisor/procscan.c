@@ -70,6 +70,13 @@ int proc_info(pid_t pid, struct proc_info *pi)
 	return proc_parse_stat(buf, pi);
 }
 
+unsigned long long proc_start(pid_t pid)
+{
+	struct proc_info pi;
+
+	return proc_info(pid, &pi) == 0 ? pi.start : 0;
+}
+
 bool env_block_has(const char *blk, size_t len, const char *kv)
 {
 	size_t kl = strlen(kv), i = 0;
@@ -279,5 +286,32 @@ int proc_group_pids(pid_t pgid, pid_t *pids, int max)
 	struct gpids_walk w = { pgid, pids, 0, max };
 
 	each_pid(gpids_one, &w);
+	return w.n;
+}
+
+/* Members of a dead leader's group outlive it (PR_SET_PDEATHSIG is not
+ * inherited).  They still carry its session and group id; a process that
+ * reused the leader's pid would be younger than the recorded start. */
+struct members_walk {
+	pid_t leader;
+	unsigned long long start;
+	int n;
+};
+
+static void member_one(pid_t pid, void *ctx)
+{
+	struct members_walk *w = ctx;
+	struct proc_info pi;
+
+	if (proc_info(pid, &pi) == 0 && pi.pgrp == w->leader && pi.sid == w->leader &&
+	    pi.start >= w->start && kill(pid, SIGKILL) == 0)
+		w->n++;
+}
+
+int proc_kill_group_members(pid_t leader, unsigned long long start)
+{
+	struct members_walk w = { leader, start, 0 };
+
+	each_pid(member_one, &w);
 	return w.n;
 }

@@ -23,6 +23,11 @@ struct proc_info {
 
 /* /proc/<pid>/stat.  0 or -errno (-ENOENT once it is gone). */
 int proc_info(pid_t pid, struct proc_info *pi);
+/* Its start time (clock ticks after boot), 0 when it is gone. */
+unsigned long long proc_start(pid_t pid);
+/* SIGKILL every member of the dead leader's group and session that started
+ * after it (a reused pid is younger).  How many. */
+int proc_kill_group_members(pid_t leader, unsigned long long start);
 /* Pure: parse one stat line.  0 or -EIO. */
 int proc_parse_stat(const char *buf, struct proc_info *pi);
 
