@@ -137,14 +137,10 @@ static void xprobe_close(struct runtime *rt)
 static void on_xprobe_exit(void *ctx, uint32_t events)
 {
 	(void)events;
-	rt_on_xprobe(ctx, false);
+	rt_xprobe_reap(ctx);
 }
 
-static void on_xprobe_output(void *ctx, uint32_t events)
-{
-	(void)events;
-	rt_on_xprobe(ctx, true);
-}
+static void on_xprobe_output(void *ctx, uint32_t events);
 
 void rt_xprobe_start(struct runtime *rt)
 {
@@ -237,13 +233,12 @@ void rt_xprobe_reap(struct runtime *rt)
 		rt_on_probe(rt, &o);
 }
 
-void rt_on_xprobe(struct runtime *rt, bool output)
+/* Keep the first line or so of its output for the result; drop the rest. */
+static void on_xprobe_output(void *ctx, uint32_t events)
 {
-	if (!output) {
-		rt_xprobe_reap(rt);
-		return;
-	}
-	/* keep the first line or so for the result; drop the rest */
+	struct runtime *rt = ctx;
+
+	(void)events;
 	for (;;) {
 		char sink[4096];
 		ssize_t n;

@@ -176,12 +176,12 @@ static int64_t outbox_deadline(void)
 	return d;
 }
 
-static void on_cmds(void *ctx, uint32_t events);
-static void on_signals(void *ctx, uint32_t events);
+static void drain_cmds(void *ctx, uint32_t events);
+static void drain_signals(void *ctx, uint32_t events);
 static void on_notify_ack(void *ctx, uint32_t events);
 static void on_notify_exit(void *ctx, uint32_t events);
-static void on_fs_end(void *ctx, uint32_t events);
-static void on_mounts_changed(void *ctx, uint32_t events);
+static void on_session_end(void *ctx, uint32_t events);
+static void on_mounts(void *ctx, uint32_t events);
 
 int loop_init(void)
 {
@@ -204,9 +204,9 @@ int loop_init(void)
 	sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0)
 		return -errno;
-	if ((r = loop_watch(cmdq_fd(), EPOLLIN, on_cmds, NULL)) < 0)
+	if ((r = loop_watch(cmdq_fd(), EPOLLIN, drain_cmds, NULL)) < 0)
 		return r;
-	if ((r = loop_watch(sig_fd, EPOLLIN, on_signals, NULL)) < 0)
+	if ((r = loop_watch(sig_fd, EPOLLIN, drain_signals, NULL)) < 0)
 		return r;
 	return probe_init();
 }
@@ -231,12 +231,12 @@ int loop_watch_tree(void)
 
 	if ((r = watch_notifier()) < 0)
 		return r;
-	if ((r = loop_watch(fs_end_fd(), EPOLLIN, on_fs_end, NULL)) < 0)
+	if ((r = loop_watch(fs_end_fd(), EPOLLIN, on_session_end, NULL)) < 0)
 		return r;
 	mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (mounts_fd < 0)
 		return -errno;
-	return loop_watch(mounts_fd, EPOLLPRI, on_mounts_changed, NULL);
+	return loop_watch(mounts_fd, EPOLLPRI, on_mounts, NULL);
 }
 
 static void begin_shutdown(const char *why)
@@ -294,8 +294,10 @@ static void handle_cmd(struct loop_cmd *c)
 	}
 }
 
-static void drain_cmds(void)
+static void drain_cmds(void *ctx, uint32_t events)
 {
+	(void)ctx;
+	(void)events;
 	struct loop_cmd *c, *next;
 
 	c = cmdq_take(false);
@@ -321,8 +323,10 @@ static void refuse_queued(int err, const char *why, bool close)
 	}
 }
 
-static void drain_signals(void)
+static void drain_signals(void *ctx, uint32_t events)
 {
+	(void)ctx;
+	(void)events;
 	struct signalfd_siginfo si;
 
 	while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -447,8 +451,10 @@ static void drop_parked(void)
 	events_drop_parked();
 }
 
-static void on_session_end(void)
+static void on_session_end(void *ctx, uint32_t events)
 {
+	(void)ctx;
+	(void)events;
 	char err[512];
 	int64_t mono = mono_ms();
 	int r;
@@ -477,8 +483,10 @@ static void on_session_end(void)
 }
 
 /* The mount table changed: is our tree still there? */
-static void on_mounts(void)
+static void on_mounts(void *ctx, uint32_t events)
 {
+	(void)ctx;
+	(void)events;
 	/* (polling the file is what marks the change as seen) */
 	if (sup.shutting_down || fs_attached(sup.mount))
 		return;
@@ -539,21 +547,7 @@ static int64_t next_deadline(void)
 	return next;
 }
 
-/* ---- the loop's own descriptors ---- */
-
-static void on_cmds(void *ctx, uint32_t events)
-{
-	(void)ctx;
-	(void)events;
-	drain_cmds();
-}
-
-static void on_signals(void *ctx, uint32_t events)
-{
-	(void)ctx;
-	(void)events;
-	drain_signals();
-}
+/* ---- the notifier helper's descriptors ---- */
 
 static void on_notify_ack(void *ctx, uint32_t events)
 {
@@ -569,20 +563,6 @@ static void on_notify_exit(void *ctx, uint32_t events)
 	notify_on_exit();
 	watch_notifier();
 	rt_on_sigchld();   /* strays behind its zombie */
-}
-
-static void on_fs_end(void *ctx, uint32_t events)
-{
-	(void)ctx;
-	(void)events;
-	on_session_end();
-}
-
-static void on_mounts_changed(void *ctx, uint32_t events)
-{
-	(void)ctx;
-	(void)events;
-	on_mounts();
 }
 
 /* The shutdown deadline passed: what is still running cannot die (a

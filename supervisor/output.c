@@ -145,8 +145,3 @@ void rt_read_output(struct runtime *rt, bool all)
 	}
 }
 
-void rt_on_output(struct runtime *rt)
-{
-	rt_read_output(rt, false);
-}
-

@@ -36,10 +36,21 @@ static CURLM *multi;
 static int64_t curl_deadline;   /* mono ms, 0 = none */
 static struct probe *inflight;  /* list of every probe in flight */
 
+static void reap_done(void);
+
 /* The loop says a socket of curl's is ready. */
-static void on_ready(void *ctx, uint32_t events)
+static void on_ready(void *ctx, uint32_t ev)
 {
-	probe_socket_event((int)(intptr_t)ctx, events);
+	int running, flags = 0;
+
+	if (ev & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (ev & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (ev & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(multi, (curl_socket_t)(intptr_t)ctx, flags, &running);
+	reap_done();
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
@@ -268,20 +279,6 @@ static void reap_done(void)
 		probe_free(p);
 		cb(ctx, &o);
 	}
-}
-
-void probe_socket_event(int fd, uint32_t ev)
-{
-	int running, flags = 0;
-
-	if (ev & EPOLLIN)
-		flags |= CURL_CSELECT_IN;
-	if (ev & EPOLLOUT)
-		flags |= CURL_CSELECT_OUT;
-	if (ev & (EPOLLERR | EPOLLHUP))
-		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(multi, fd, flags, &running);
-	reap_done();
 }
 
 void probe_timeout(void)

@@ -27,8 +27,7 @@ struct probe *probe_http(const char *url, const char *method, int expect_status,
 struct probe *probe_tcp(const char *hostport, int timeout_ms, probe_cb cb, void *ctx);
 /* Drop a probe in flight; its callback is never called. */
 void probe_cancel(struct probe *p);
-/* Feed socket readiness and timeouts from the loop. */
-void probe_socket_event(int fd, uint32_t epoll_events);
+/* Feed timeouts from the loop (socket readiness comes by its callbacks). */
 void probe_timeout(void);
 /* Monotonic ms of curl's next deadline, or 0 for none. */
 int64_t probe_deadline(void);

@@ -128,30 +128,40 @@ static void save_retry(struct runtime *rt)
 
 /* ---- life cycle ---- */
 
+static void rt_reap(struct runtime *rt);
+
 /* ---- the loop's callbacks for a runtime's descriptors ---- */
 
 static void on_pidfd(void *ctx, uint32_t events)
 {
 	(void)events;
-	rt_on_pidfd(ctx);
+	rt_reap(ctx);
 }
 
 static void on_output(void *ctx, uint32_t events)
 {
 	(void)events;
-	rt_on_output(ctx);
+	rt_read_output(ctx, false);
 }
 
+/* cgroup.events changed.  Reading it is what re-arms the notification (the
+ * descriptor stays readable until then), so it is read every time. */
 static void on_cg(void *ctx, uint32_t events)
 {
+	struct runtime *rt = ctx;
+
 	(void)events;
-	rt_on_cgroup(ctx, false);
+	if (cg_populated(&rt->cg) == 0 && rt->pid > 0 && rt->leader_done)
+		rt_reap(rt);
 }
 
 static void on_xprobe_cg(void *ctx, uint32_t events)
 {
+	struct runtime *rt = ctx;
+
 	(void)events;
-	rt_on_cgroup(ctx, true);
+	if (cg_populated(&rt->xcg) == 0 && rt->xpid > 0 && rt->xreaping)
+		rt_xprobe_reap(rt);
 }
 
 /* Open the runtime's cgroup (or its probes') and watch its events: false
@@ -625,11 +635,6 @@ static void rt_reap(struct runtime *rt)
 		rt_process_gone(rt);
 }
 
-void rt_on_pidfd(struct runtime *rt)
-{
-	rt_reap(rt);
-}
-
 /* The runtime (or exec probe) whose leader is `pid`, not yet reaped. */
 static struct runtime *leader_of(pid_t pid, bool *probe)
 {
@@ -694,17 +699,6 @@ void rt_on_sigchld(void)
 			rt_xprobe_reap(rt);
 	}
 	reap_strays();
-}
-
-void rt_on_cgroup(struct runtime *rt, bool probe)
-{
-	/* reading it re-arms the notification (the fd stays readable) */
-	if (cg_populated(probe ? &rt->xcg : &rt->cg) != 0)
-		return;
-	if (probe && rt->xpid > 0 && rt->xreaping)
-		rt_xprobe_reap(rt);
-	else if (!probe && rt->pid > 0 && rt->leader_done)
-		rt_reap(rt);
 }
 
 void rt_sweep(void)

@@ -166,12 +166,7 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 void rt_remove(struct runtime *rt);
 void rt_update_spec(struct runtime *rt, struct rt_spec *spec);
 void rt_set_rejected(struct runtime *rt, const char *why);
-void rt_on_pidfd(struct runtime *rt);
-void rt_on_output(struct runtime *rt);
-void rt_on_xprobe(struct runtime *rt, bool output);
 void rt_on_sigchld(void);
-/* cgroup.events of the runtime's (probe false) or its probes' cgroup changed */
-void rt_on_cgroup(struct runtime *rt, bool probe);
 /* Fallback mode: kill, in one /proc walk, what left the process groups of
  * the runtimes whose leader ended; then finish their reaping.  Each pass. */
 void rt_sweep(void);
