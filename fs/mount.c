@@ -66,26 +66,46 @@ int mnt_parse_line(const char *line, char *point, size_t plen, struct mnt_entry 
 	return 0;
 }
 
+void mnt_each(FILE *f, bool (*fn)(const char *point, const struct mnt_entry *e, void *arg),
+	      void *arg)
+{
+	char line[8192], point[PATH_MAX];
+	struct mnt_entry e;
+
+	while (fgets(line, sizeof(line), f))
+		if (mnt_parse_line(line, point, sizeof(point), &e) == 0 && !fn(point, &e, arg))
+			return;
+}
+
+struct at_walk {
+	const char *mp;
+	void (*fn)(const struct mnt_entry *, void *);
+	void *arg;
+	int n;
+};
+
+static bool at_one(const char *point, const struct mnt_entry *e, void *arg)
+{
+	struct at_walk *w = arg;
+
+	if (strcmp(point, w->mp) == 0) {
+		w->fn(e, w->arg);
+		w->n++;
+	}
+	return true;
+}
+
 /* Call fn for each mount at `mp`, in mountinfo order (the last is on top). */
 static int each_at(const char *mp, void (*fn)(const struct mnt_entry *, void *), void *arg)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[8192];
-	int n = 0;
+	struct at_walk w = { mp, fn, arg, 0 };
 
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char point[PATH_MAX];
-		struct mnt_entry e;
-
-		if (mnt_parse_line(line, point, sizeof(point), &e) < 0 || strcmp(point, mp) != 0)
-			continue;
-		fn(&e, arg);
-		n++;
-	}
+	mnt_each(f, at_one, &w);
 	fclose(f);
-	return n;
+	return w.n;
 }
 
 static void keep_last(const struct mnt_entry *e, void *arg)

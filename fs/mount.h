@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct mnt_entry {
@@ -29,6 +30,10 @@ struct mnt_entry {
 /* Pure: one line of /proc/self/mountinfo: its mount point (unescaped) into
  * point, its device, fs type and source into e.  0, or -EINVAL. */
 int mnt_parse_line(const char *line, char *point, size_t plen, struct mnt_entry *e);
+/* Call fn for each entry of a mountinfo stream, in order, until it returns
+ * false. */
+void mnt_each(FILE *f, bool (*fn)(const char *point, const struct mnt_entry *e, void *arg),
+	      void *arg);
 /* The top mount at `mp` (the last listed).  1 found, 0 none, -errno. */
 int mnt_top(const char *mp, struct mnt_entry *e);
 /* Is a mount with this device still attached at `mp`? */

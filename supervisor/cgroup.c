@@ -52,25 +52,29 @@ bool cg_is_open(const struct cg *cg)
 
 /* ---- pure parsing ---- */
 
-int cg_find_mount(const char *mi, char *out, size_t len)
+struct find_cg2 {
+	char *out;
+	size_t len;
+	bool found;
+};
+
+static bool is_cg2(const char *point, const struct mnt_entry *e, void *arg)
 {
-	const char *line, *end;
+	struct find_cg2 *w = arg;
 
-	for (line = mi; line && *line; line = *end ? end + 1 : end) {
-		char buf[8192];
-		struct mnt_entry e;
+	if (strcmp(e->fstype, "cgroup2") != 0)
+		return true;
+	snprintf(w->out, w->len, "%s", point);
+	w->found = true;
+	return false;
+}
 
-		end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
-		if ((size_t)(end - line) >= sizeof(buf))
-			continue;
-		memcpy(buf, line, (size_t)(end - line));
-		buf[end - line] = '\0';
-		if (mnt_parse_line(buf, out, len, &e) == 0 && strcmp(e.fstype, "cgroup2") == 0)
-			return 0;
-	}
-	return -ENOENT;
+int cg_find_mount(FILE *mi, char *out, size_t len)
+{
+	struct find_cg2 w = { out, len, false };
+
+	mnt_each(mi, is_cg2, &w);
+	return w.found ? 0 : -ENOENT;
 }
 
 int cg_find_own(const char *text, char *out, size_t len)
@@ -133,6 +137,7 @@ static int populated_fd(int fd)
 }
 
 static int read_pids(const char *dir, pid_t *pids, int max);
+static int kill_dir(const char *dir);
 
 static int64_t mono_now(void)
 {
@@ -153,12 +158,8 @@ static int kill_and_remove(const char *dir, int64_t deadline)
 		n = 0;
 	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (n) {
-		struct cg tmp = CG_INIT;
-
-		snprintf(tmp.path, sizeof(tmp.path), "%s", dir);
-		cg_kill(&tmp);
-	}
+	if (n)
+		kill_dir(dir);
 	while (fd >= 0 && populated_fd(fd) == 1) {
 		struct pollfd pfd = { fd, POLLPRI, 0 };
 		int64_t left = deadline - mono_now();
@@ -228,7 +229,8 @@ static void fallback(const char *why)
 
 int cg_init(const char *instance, bool force_off)
 {
-	char mi[65536], own[4096], mnt[4096], name[256], why[4400], dir[4200];
+	char pc[8192], own[4096], mnt[4096], name[256], why[4400], dir[4200];
+	FILE *f;
 	struct statfs sf;
 	int r, killed;
 
@@ -236,13 +238,18 @@ int cg_init(const char *instance, bool force_off)
 		fallback("turned off by --no-cgroup or ARW_NO_CGROUP=1");
 		return 0;
 	}
-	if ((r = read_text("/proc/self/mountinfo", mi, sizeof(mi))) < 0 ||
-	    cg_find_mount(mi, mnt, sizeof(mnt)) < 0) {
+	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
+		fallback("/proc/self/mountinfo cannot be read");
+		return 0;
+	}
+	r = cg_find_mount(f, mnt, sizeof(mnt));
+	fclose(f);
+	if (r < 0) {
 		fallback("no cgroup2 file system is mounted");
 		return 0;
 	}
-	if (read_text("/proc/self/cgroup", mi, sizeof(mi)) < 0 ||
-	    cg_find_own(mi, own, sizeof(own)) < 0) {
+	if (read_text("/proc/self/cgroup", pc, sizeof(pc)) < 0 ||
+	    cg_find_own(pc, own, sizeof(own)) < 0) {
 		fallback("/proc/self/cgroup names no cgroup v2");
 		return 0;
 	}
@@ -379,27 +386,31 @@ int cg_pids(const struct cg *cg, pid_t *pids, int max)
 	return read_pids(cg->path, pids, max);
 }
 
-int cg_kill(const struct cg *cg)
+/* SIGKILL everything in the cgroup folder `dir`.  0 or -errno. */
+static int kill_dir(const char *dir)
 {
 	char path[4400];
 	pid_t pids[256];
 	int r, n, i, rounds;
 
-	if (!cg->path[0])
-		return -EBADF;
-	snprintf(path, sizeof(path), "%s/cgroup.kill", cg->path);
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
 	r = write_text(path, "1");
 	if (r != -ENOENT)
 		return r;
 	/* before Linux 5.14: one by one, again while new ones appear */
 	for (rounds = 0; rounds < 100; rounds++) {
-		n = cg_pids(cg, pids, 256);
+		n = read_pids(dir, pids, 256);
 		if (n <= 0)
 			return n;
 		for (i = 0; i < n && i < 256; i++)
 			kill(pids[i], SIGKILL);
 	}
 	return 0;
+}
+
+int cg_kill(const struct cg *cg)
+{
+	return cg->path[0] ? kill_dir(cg->path) : -EBADF;
 }
 
 /* Remove the empty cgroups below `kind` (a busy one stays, and says so

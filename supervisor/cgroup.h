@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct cg {
@@ -52,9 +53,9 @@ int cg_kill(const struct cg *cg);
 /* The pids in it, up to max; the count of them all (or -errno). */
 int cg_pids(const struct cg *cg, pid_t *pids, int max);
 
-/* Pure: the cgroup2 mount point in a mountinfo text (the first cgroup2
- * entry), into out.  0 or -ENOENT. */
-int cg_find_mount(const char *mountinfo, char *out, size_t len);
+/* The cgroup2 mount point in a mountinfo stream (its first cgroup2 entry),
+ * into out.  0 or -ENOENT. */
+int cg_find_mount(FILE *mountinfo, char *out, size_t len);
 /* Pure: the v2 path ("0::/path") in a /proc/self/cgroup text.  0 or -ENOENT. */
 int cg_find_own(const char *proc_cgroup, char *out, size_t len);
 

@@ -77,35 +77,26 @@ unsigned long long proc_start(pid_t pid)
 	return proc_info(pid, &pi) == 0 ? pi.start : 0;
 }
 
-bool env_block_has(const char *blk, size_t len, const char *kv)
+/* An entry equal to s (or, `prefix`, starting with it) in a NUL-separated
+ * block. */
+static bool env_find(const char *blk, size_t len, const char *s, bool prefix)
 {
-	size_t kl = strlen(kv), i = 0;
+	size_t kl = strlen(s), i = 0;
 
 	while (i < len) {
 		const char *e = memchr(blk + i, '\0', len - i);
 		size_t l = e ? (size_t)(e - (blk + i)) : len - i;
 
-		if (l == kl && memcmp(blk + i, kv, kl) == 0)
+		if ((prefix ? l >= kl : l == kl) && memcmp(blk + i, s, kl) == 0)
 			return true;
 		i += l + 1;
 	}
 	return false;
 }
 
-/* Does the block hold an entry starting with `prefix` ("KEY=")? */
-static bool env_has_key(const char *blk, size_t len, const char *prefix)
+bool env_block_has(const char *blk, size_t len, const char *kv)
 {
-	size_t kl = strlen(prefix), i = 0;
-
-	while (i < len) {
-		const char *e = memchr(blk + i, '\0', len - i);
-		size_t l = e ? (size_t)(e - (blk + i)) : len - i;
-
-		if (l >= kl && memcmp(blk + i, prefix, kl) == 0)
-			return true;
-		i += l + 1;
-	}
-	return false;
+	return env_find(blk, len, kv, false);
 }
 
 /* Calls fn for each process but this one. */
@@ -150,7 +141,7 @@ static void mark_one(pid_t pid, void *ctx)
 	for (i = 0; i < w->nancestors; i++)
 		if (w->ancestors[i] == pid)
 			return;   /* a shell that started this daemon from a runtime's environment */
-	if (!w->ids && !env_has_key(env, (size_t)n, "ARW_RUNTIME_ID="))
+	if (!w->ids && !env_find(env, (size_t)n, "ARW_RUNTIME_ID=", true))
 		return;
 	if (w->ids) {
 		for (i = 0; i < w->nids; i++) {

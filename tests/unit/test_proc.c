@@ -10,6 +10,19 @@
 #include <errno.h>
 #include <string.h>
 
+/* cg_find_mount on a text, as if it were /proc/self/mountinfo */
+static int find_in(const char *text, char *out, size_t len)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = cg_find_mount(f, out, len);
+	fclose(f);
+	return r;
+}
+
 static void test_find_mount(void)
 {
 	char out[256];
@@ -24,16 +37,16 @@ static void test_find_mount(void)
 	const char *v1only = "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n";
 	const char *tricky = "33 1 0:30 / /cgroup2 rw - ext4 /dev/sda1 rw\n";
 
-	CHECK_INT(cg_find_mount(hybrid, out, sizeof(out)), 0);
+	CHECK_INT(find_in(hybrid, out, sizeof(out)), 0);
 	CHECK_STR(out, "/sys/fs/cgroup/unified");
-	CHECK_INT(cg_find_mount(pure, out, sizeof(out)), 0);
+	CHECK_INT(find_in(pure, out, sizeof(out)), 0);
 	CHECK_STR(out, "/sys/fs/cgroup");
-	CHECK_INT(cg_find_mount(escaped, out, sizeof(out)), 0);
+	CHECK_INT(find_in(escaped, out, sizeof(out)), 0);
 	CHECK_STR(out, "/mnt/my cg");
-	CHECK_INT(cg_find_mount(v1only, out, sizeof(out)), -ENOENT);
-	CHECK_INT(cg_find_mount(tricky, out, sizeof(out)), -ENOENT);
-	CHECK_INT(cg_find_mount("", out, sizeof(out)), -ENOENT);
-	CHECK_INT(cg_find_mount("garbage without fields", out, sizeof(out)), -ENOENT);
+	CHECK_INT(find_in(v1only, out, sizeof(out)), -ENOENT);
+	CHECK_INT(find_in(tricky, out, sizeof(out)), -ENOENT);
+	CHECK_INT(find_in("", out, sizeof(out)), -ENOENT);
+	CHECK_INT(find_in("garbage without fields", out, sizeof(out)), -ENOENT);
 }
 
 static void test_find_own(void)
