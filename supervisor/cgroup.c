@@ -19,7 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -139,14 +138,6 @@ static int populated_fd(int fd)
 static int read_pids(const char *dir, pid_t *pids, int max);
 static int kill_dir(const char *dir);
 
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Kill everything in folder `dir`, wait (bounded) until it is empty, remove
  * it.  The number of processes it held. */
 static int kill_and_remove(const char *dir, int64_t deadline)
@@ -162,7 +153,7 @@ static int kill_and_remove(const char *dir, int64_t deadline)
 		kill_dir(dir);
 	while (fd >= 0 && populated_fd(fd) == 1) {
 		struct pollfd pfd = { fd, POLLPRI, 0 };
-		int64_t left = deadline - mono_now();
+		int64_t left = deadline - mono_ms();
 
 		if (left <= 0)
 			break;
@@ -273,7 +264,7 @@ int cg_init(const char *instance, bool force_off)
 		return 0;
 	}
 	{
-		int64_t deadline = mono_now() + LEFTOVER_WAIT_MS;
+		int64_t deadline = mono_ms() + LEFTOVER_WAIT_MS;
 
 		killed = clean_kind("runtimes", deadline) + clean_kind("probes", deadline);
 	}
