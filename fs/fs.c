@@ -179,23 +179,17 @@ static bool is_ctl(fuse_ino_t ino)
 	return ino == TOP_CTL || (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_CTL);
 }
 
-/* How long the kernel may keep the attributes (size, mtime) a getattr
- * answer gives.  Sizes that move with the clock or the output: not at all.
- * The others for 1 s: the loop drops them (fs_inval_attr) whenever the
- * content changes, before it answers the ctl write that caused it.  A
- * getattr answer computed before a change cannot outlive the invalidation:
- * the kernel discards answers to requests older than it. */
+/* How long the kernel may keep the attributes (size, mtime) of an inode.
+ * Folders, README and node: 1 s, and the loop drops a folder's whenever its
+ * listing or mtime changes (fs_inval_attr).  Every other file: not at all,
+ * so each stat (and each open's permission check) asks here and gets the
+ * size of what a read returns now.  A cached copy would have to be dropped
+ * by an invalidation before every ctl reply, and a rare answer computed
+ * before a change was still seen to outlive it under load (the kernel
+ * discarded it in theory, not in every run); a getattr costs about 25 us. */
 static double attr_timeout(fuse_ino_t ino)
 {
-	if (ino == TOP_EVENTS || ino == TOP_MATRIX)
-		return 0;
-	if (INO_IS_RT(ino)) {
-		enum rt_file f = INO_RT_KIND(ino);
-
-		if (f == RF_LOGS || f == RF_HEALTH || f == RF_BUDGET)
-			return 0;
-	}
-	return TIMEOUT;
+	return is_dir_ino(ino) || ino == TOP_README || ino == TOP_NODE ? TIMEOUT : 0;
 }
 
 /* The same for the attributes in a lookup answer: only for what never
@@ -998,7 +992,7 @@ void fs_inval_attr(uint64_t ino)
 
 	/* Attributes only (offset -1): no page is touched, so nothing in the
 	 * kernel's path waits on the mount, and the loop can never hang here.
-	 * Attributes that are never cached need nothing. */
+	 * Files' attributes are never cached and need nothing. */
 	if (!cur_se || attr_timeout(ino) == 0)
 		return;
 	r = fuse_lowlevel_notify_inval_inode(cur_se, ino, -1, 0);

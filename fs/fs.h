@@ -41,8 +41,9 @@ int fs_abort(void);
 void fs_reap(const char *mountpoint);
 /* Shutdown: detach the mount, abort the connection, wait for the workers. */
 void fs_stop(const char *mountpoint);
-/* Drop the kernel's cached attributes of `ino` (loop thread), after new
- * content is published and before a ctl write that caused it is answered. */
+/* Drop the kernel's cached attributes of folder `ino` (loop thread), after
+ * its new listing or mtime is published and before a ctl write that caused
+ * it is answered.  Files need none: their attributes are never cached. */
 void fs_inval_attr(uint64_t ino);
 /* Set the reply a later read on this open file returns (loop thread). */
 void fs_open_set_reply(struct fs_open *of, const char *text);

@@ -127,11 +127,6 @@ int notify_sock(void)
 	return sock;
 }
 
-uint64_t notify_inflight_seq(uint64_t ino)
-{
-	return inflight && inflight->kind == N_CHANGED && inflight->ino == ino ? inflight->seq : 0;
-}
-
 int notify_pidfd(void)
 {
 	return pidfd;
@@ -296,17 +291,9 @@ void notify_on_ack(void)
 
 	while ((n = recv(sock, &seq, sizeof(seq), MSG_DONTWAIT)) == (ssize_t)sizeof(seq)) {
 		if (inflight && inflight->seq == seq) {
-			uint64_t ino = inflight->kind == N_CHANGED ? inflight->ino : 0;
-
 			set_intent(NULL);
 			finished(inflight);
 			inflight = NULL;
-			/* The kernel applied the answer to that truncate whenever
-			 * the helper got to it, without checking for a newer
-			 * invalidation: what it cached may be older than the
-			 * view.  Forget it again (see notify_inflight_seq). */
-			if (ino)
-				fs_inval_attr(ino);
 		}
 	}
 	if (n == 0) {

@@ -37,11 +37,6 @@ void notify_stop(void);
 /* The socket and the helper's pidfd, for the loop's epoll; -1 if none. */
 int notify_sock(void);
 int notify_pidfd(void);
-/* The sequence number of the truncate in flight for `ino`, 0 if none.  Its
- * answer may carry attributes older than a view published meanwhile: a
- * reply that must show the new view waits for it (the ack drops the
- * cached attributes again). */
-uint64_t notify_inflight_seq(uint64_t ino);
 /* The helper's pid (the loop reaps it on its exit event), 0 none. */
 pid_t notify_pid(void);
 /* The socket is readable: take acks, send what is next. */

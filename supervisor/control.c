@@ -258,10 +258,8 @@ static void root_record(const char *text, const char *result)
 	snprintf(sup.root_ctl_last, sizeof(sup.root_ctl_last), "last: %s\nat: %s\nresult: %s\n",
 		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
 	s = snap_new(sup.root_ctl_last, strlen(sup.root_ctl_last), now_ms());
-	if (s) {
+	if (s)
 		reg_top_set(TOP_CTL, s);
-		fs_inval_attr(TOP_CTL);
-	}
 }
 
 /* ---- root wait=: start-all waits for every runtime ready, stop-all for

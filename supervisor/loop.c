@@ -67,33 +67,6 @@ struct reply {
 };
 
 static struct reply *outbox, **outbox_tail = &outbox;
-static uint64_t pass_hold_seq;   /* replies of this pass wait for this notifier op */
-
-void loop_inval(uint64_t ino)
-{
-	uint64_t seq = notify_inflight_seq(ino);
-
-	fs_inval_attr(ino);
-	if (seq > pass_hold_seq)
-		pass_hold_seq = seq;
-}
-
-/* The replies queued so far wait for pass_hold_seq (1 s at most). */
-static void hold_replies(void)
-{
-	struct reply *r;
-
-	if (!pass_hold_seq)
-		return;
-	for (r = outbox; r; r = r->next) {
-		if (r->after_seq < pass_hold_seq) {
-			r->after_seq = pass_hold_seq;
-			if (!r->hold_until)
-				r->hold_until = mono_ms() + NOTIFIER_HOLD_MS;
-		}
-	}
-	pass_hold_seq = 0;
-}
 
 static void queue_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
 			uint64_t after_seq, const char *fmt, va_list ap)
@@ -400,7 +373,6 @@ void loop_publish_root(void)
 	free(txt);
 	if (s) {
 		reg_top_set(TOP_MATRIX, s);
-		loop_inval(TOP_MATRIX);
 		notify_changed(TOP_MATRIX, "runtime_matrix.json");
 	}
 }
@@ -521,7 +493,6 @@ static void publish_and_reply(void)
 	for (k = 0; k < sup.nrts; k++)
 		if (sup.rts[k] && sup.rts[k]->waiters)
 			waiter_expire(&sup.rts[k]->waiters, mono);
-	hold_replies();
 	flush_replies(false);
 }
 

@@ -205,17 +205,16 @@ void rt_publish(struct runtime *rt)
 		v->mtime[f] = rt->mtime[f];
 	}
 	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
-	/* The new view first, then the kernel forgets the old sizes and times:
-	 * from here on every open and stat sees the new ones. */
+	/* The new view first: from here on every open and stat sees it (file
+	 * attributes are never cached; the folder's are dropped). */
 	reg_rt_publish(rt->slot, v);
 	if (changed & (1u << RF_STATE))
-		loop_inval(INO_RT(rt->slot, RF_DIR));
+		fs_inval_attr(INO_RT(rt->slot, RF_DIR));
 	for (f = RF_STATE; f < RF_COUNT; f++) {
 		char rel[RT_ID_MAX + 40];
 
 		if (!(changed & (1u << f)))
 			continue;
-		loop_inval(INO_RT(rt->slot, f));
 		/* IN_MODIFY for watchers; a ctl change comes from a write to
 		 * it, which raised IN_MODIFY itself */
 		if (rt->announced && f != RF_CTL) {

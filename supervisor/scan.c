@@ -98,7 +98,6 @@ static void publish_file(const char *name, const char *text)
 	} else {
 		char rel[300];
 
-		fs_inval_attr(INO_MF_BASE + idx);
 		snprintf(rel, sizeof(rel), "manifests/%s", name);
 		notify_changed(INO_MF_BASE + idx, rel);
 	}

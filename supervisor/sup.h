@@ -203,10 +203,6 @@ int scan_check(void);
 /* loop.c */
 void loop_reply(fuse_req_t req, struct fs_open *of, int err, size_t size,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* After a view swap: the kernel forgets the file's cached attributes, and
- * the replies of this pass wait for a notifier truncate of that file that
- * is in flight (its answer may carry the old attributes). */
-void loop_inval(uint64_t ino);
 /* The same, sent only once the notifier has done what is queued now (so the
  * kernel's cache has forgotten removed entries); 1 s at most. */
 void loop_reply_synced(fuse_req_t req, struct fs_open *of, int err, size_t size,

@@ -62,8 +62,18 @@ def stable(name, path, expect=None, since_ms=None):
     content is `expect` when given, the mtime is not older than since_ms."""
     st = os.stat(path)
     data = read(path)
-    check(name + " size", st.st_size == len(data.encode()),
-          "stat says %d bytes, read %d (%r)" % (st.st_size, len(data.encode()), data[:40]))
+    if st.st_size != len(data.encode()):
+        # Look again at once: a second stat that agrees with the read says
+        # the first came from a stale cache; one that still disagrees says
+        # the tree itself changed.  Either way the first pair was stale.
+        st2 = os.stat(path)
+        again = read(path)
+        check(name + " size", False,
+              "stat says %d bytes, read %d (%r); at once again: stat %d, read %r; mtime %d"
+              % (st.st_size, len(data.encode()), data[:40], st2.st_size, again[:40],
+                 st.st_mtime_ns // 1000000))
+    else:
+        check(name + " size", True, "")
     if expect is not None:
         check(name + " content", data == expect, "expected %r, got %r" % (expect, data))
     if since_ms is not None:
