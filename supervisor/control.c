@@ -37,20 +37,20 @@ static void record_ctl(struct runtime *rt, const char *text, const char *result)
 
 static bool is_up(const struct runtime *rt)
 {
-	return rt->phase == PH_RUNNING;
+	return rt->fsm.phase == PH_RUNNING;
 }
 
 /* Would a waiter for `verb` be satisfied (0), failed (errno) or wait (-1)? */
 int rt_wait_status(const struct runtime *rt, enum ctl_verb verb)
 {
 	if (verb == CTL_STOP)
-		return rt->phase == PH_IDLE ? 0 : -1;
-	if (rt->phase == PH_RUNNING && rt->state == ST_READY)
+		return rt->fsm.phase == PH_IDLE ? 0 : -1;
+	if (rt->fsm.phase == PH_RUNNING && rt->state == ST_READY)
 		return 0;
 	/* in error, unless on its way through a restart after failed checks */
-	if (rt->state == ST_ERROR && rt->phase != PH_STOPPING)
+	if (rt->state == ST_ERROR && rt->fsm.phase != PH_STOPPING)
 		return EIO;
-	if (rt->phase == PH_IDLE && rt->state == ST_OFFLINE)
+	if (rt->fsm.phase == PH_IDLE && rt->state == ST_OFFLINE)
 		return EIO;
 	return -1;
 }
@@ -96,7 +96,7 @@ static int counted_restart(struct runtime *rt, const char *why)
 	rt->restore_pending = true;
 	rt->latched = false;
 	rt->quick_crashes = 0;
-	if (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)
+	if (rt->fsm.phase == PH_RUNNING || rt->fsm.phase == PH_STOPPING)
 		rt_begin_stop(rt, AFTER_START, "Restarting (operator request)");
 	else
 		rt_spawn(rt, mono_ms());
@@ -124,7 +124,7 @@ static int do_verb(struct runtime *rt, const struct loop_cmd *c, char *result, s
 	case CTL_STOP:
 		rt->desired = DESIRED_DOWN;
 		rt->latched = false;
-		if (rt->phase == PH_IDLE || rt->phase == PH_BACKOFF) {
+		if (rt->fsm.phase == PH_IDLE || rt->fsm.phase == PH_BACKOFF) {
 			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
 			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 			snprintf(result, rlen, "ok: not running; stays down");
@@ -142,7 +142,7 @@ static int do_verb(struct runtime *rt, const struct loop_cmd *c, char *result, s
 		} else {
 			rt->desired = DESIRED_AUTO;
 			snprintf(result, rlen, "ok: %s; budget %d of %d used",
-				 rt->phase == PH_STOPPING ? "restarting" : "starting",
+				 rt->fsm.phase == PH_STOPPING ? "restarting" : "starting",
 				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
 		}
 		break;
@@ -151,7 +151,7 @@ static int do_verb(struct runtime *rt, const struct loop_cmd *c, char *result, s
 		snprintf(result, rlen, "ok: budget reset, %d restarts available", rt->budget.max_restarts);
 		break;
 	case CTL_KILL:
-		if (rt->pid <= 0 || rt->leader_done) {
+		if (rt->pid <= 0 || rt->fsm.leader_done) {
 			err = ESRCH;
 			snprintf(result, rlen, "error: not running");
 		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
@@ -215,7 +215,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 void rt_stop_for_shutdown(struct runtime *rt)
 {
 	waiter_fail_all(&rt->waiters, ESHUTDOWN, "the supervisor is shutting down");
-	if (rt->phase != PH_IDLE)
+	if (rt->fsm.phase != PH_IDLE)
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
 	rt->dirty = true;
 }
@@ -240,7 +240,7 @@ int rt_set_all(bool up)
 			rt_start(rt, mono_ms());
 		} else if (!up) {
 			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			if (rt->phase == PH_IDLE)
+			if (rt->fsm.phase == PH_IDLE)
 				rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 		}
 		rt->dirty = true;

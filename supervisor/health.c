@@ -47,6 +47,14 @@ void rt_health_failed(struct runtime *rt, const char *why)
 	rt_set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
 }
 
+/* The next health check, `delay` ms from now. */
+static void next_probe(struct runtime *rt, int64_t delay, int64_t mono)
+{
+	struct fsm_in in = { .delay_ms = delay };
+
+	fsm_step(&rt->fsm, EV_PROBED, &in, mono);
+}
+
 void rt_on_probe(void *ctx, const struct probe_outcome *o)
 {
 	struct runtime *rt = ctx;
@@ -54,7 +62,7 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 	int64_t mono = mono_ms();
 
 	rt->probe = NULL;
-	if (rt->phase != PH_RUNNING)
+	if (rt->fsm.phase != PH_RUNNING)
 		return;
 	rt->has_probe_result = true;
 	snprintf(rt->probe_result, sizeof(rt->probe_result), "%s", o->msg);
@@ -63,7 +71,7 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 	if (o->ok) {
 		rt->probe_failures = 0;
 		rt->probe_last_ok = now_ms();
-		rt->startup_at = 0;
+		fsm_step(&rt->fsm, EV_HEALTHY, NULL, mono);
 		if (!rt->ever_ready || rt->state != ST_READY) {
 			if (!rt->ever_ready)
 				log_info("runtime[%s]: ready (%s in %lld ms)", rt->spec->id, o->msg,
@@ -90,13 +98,13 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 			  rt->probe_failures, h->failure_threshold, o->msg);
 	}
 	if (rt->ever_ready) {
-		rt->probe_at = mono + h->interval_ms;
+		next_probe(rt, h->interval_ms, mono);
 	} else {
 		int64_t cap = h->interval_ms < STARTUP_PROBE_MS ? h->interval_ms : STARTUP_PROBE_MS;
 		int64_t d = (int64_t)STARTUP_PROBE_FIRST_MS << (rt->startup_probes < 16 ? rt->startup_probes : 16);
 
 		rt->startup_probes++;
-		rt->probe_at = mono + (d < cap ? d : cap);
+		next_probe(rt, d < cap ? d : cap, mono);
 	}
 }
 
@@ -104,7 +112,6 @@ void rt_probe_now(struct runtime *rt)
 {
 	const struct health_spec *h = &rt->spec->health;
 
-	rt->probe_at = 0;
 	if (h->type == PROBE_HTTP)
 		rt->probe = probe_http(h->url, h->method, h->expect_status, h->expect_body,
 				       h->timeout_ms, rt_on_probe, rt);
@@ -115,7 +122,7 @@ void rt_probe_now(struct runtime *rt)
 		return;
 	}
 	if (!rt->probe)
-		rt->probe_at = mono_ms() + h->interval_ms;
+		next_probe(rt, h->interval_ms, mono_ms());
 }
 
 /* ---- exec probes: a short-lived child per check, in its own group ---- */

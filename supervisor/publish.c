@@ -101,7 +101,7 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 	v->state = rt->state;
 	v->severity = rt->sev;
 	v->summary = xstrdup(rt->summary);
-	v->pid = rt->pid > 0 && !rt->leader_done ? (int)rt->pid : 0;
+	v->pid = rt->pid > 0 && !rt->fsm.leader_done ? (int)rt->pid : 0;
 	if (rt->pid <= 0)
 		v->processes = 0;
 	else if (rt->in_cg)
@@ -158,7 +158,7 @@ static void emit_state_change(struct runtime *rt)
 	}
 	events_emit("runtime.state.changed", p);
 	if (rt->restore_pending && (rt->state == ST_READY ||
-				    (rt->state == ST_ERROR && rt->phase == PH_IDLE))) {
+				    (rt->state == ST_ERROR && rt->fsm.phase == PH_IDLE))) {
 		rt->restore_pending = false;
 		p = rt_payload(rt);
 		cJSON_AddBoolToObject(p, "ok", rt->state == ST_READY);

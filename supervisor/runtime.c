@@ -2,9 +2,10 @@
  * runtime.c - one runtime's life: spawn, watch, probe, stop, restart, and
  * what it publishes.  Loop thread only.
  *
- * A runtime is in one phase (idle, backoff, running, stopping) and has one
- * `after` intent that runs once its whole process group is gone; the state
- * shown to operators (state/severity/summary) is set at each transition.
+ * The phase, the `after` intent and the life-cycle deadlines are fsm.c's
+ * transition table; this file feeds it events and carries out the actions
+ * it returns (run()), and sets the state shown to operators
+ * (state/severity/summary) at each transition.
  * Nothing here blocks: stops and restarts finish when the pidfd says the
  * leader died and waitpid() on the process group says nobody is left.
  */
@@ -31,13 +32,8 @@
 #include "spawn.h"
 #include "sup.h"
 
-/* After SIGKILL: when to say that processes are still there, and how often
- * to refresh the count while they stay (a process in uninterruptible sleep
- * cannot die until its system call ends). */
-#define STUCK_MS 1000
-#define STUCK_REFRESH_MS 5000
-
 static void kill_all(struct runtime *rt);
+static void rt_backoff(struct runtime *rt, int64_t delay_ms, int64_t mono);
 
 void rt_set_state(struct runtime *rt, enum rt_state st, enum severity sev,
 		      const char *fmt, ...)
@@ -151,7 +147,7 @@ static void on_cg(void *ctx, uint32_t events)
 	struct runtime *rt = ctx;
 
 	(void)events;
-	if (cg_populated(&rt->cg) == 0 && rt->pid > 0 && rt->leader_done)
+	if (cg_populated(&rt->cg) == 0 && rt->pid > 0 && rt->fsm.leader_done)
 		rt_reap(rt);
 }
 
@@ -244,7 +240,7 @@ static void launch_failed(struct runtime *rt, const char *why)
 	int64_t backoff;
 
 	log_warnx("runtime[%s]: failed to launch: %s", rt->spec->id, why);
-	rt->phase = PH_IDLE;
+	fsm_step(&rt->fsm, EV_SPAWN_FAILED, NULL, mono_ms());
 	snprintf(rt->exit_reason, sizeof(rt->exit_reason), "failed to launch: %s", why);
 	rt->has_exit = true;
 	rt->exit_code = -1;
@@ -261,8 +257,7 @@ static void launch_failed(struct runtime *rt, const char *why)
 	if (!rt_take_restart(rt, rt->exit_reason))
 		return;
 	backoff = budget_backoff_ms(0, rt->quick_crashes);
-	rt->phase = PH_BACKOFF;
-	rt->backoff_at = mono_ms() + backoff;
+	rt_backoff(rt, backoff, mono_ms());
 	rt_set_state(rt, ST_ERROR, SEV_ERROR, "Failed to launch: %s; retrying in %lld ms",
 		  why, (long long)backoff);
 }
@@ -289,7 +284,6 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	size_t i;
 	int r;
 
-	rt->backoff_at = 0;
 	cmd = calloc(s->nargs + 1, sizeof(char *));
 	if (!cmd) {
 		launch_failed(rt, "out of memory");
@@ -311,12 +305,15 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	rt->pid = res.pid;
 	rt->pidfd = res.pidfd;
 	rt->outfd = res.outfd;
-	rt->leader_done = false;
 	rt->stop_timed_out = false;
 	rt->started_wall = now_ms();
 	rt->started_mono = mono;
-	rt->phase = PH_RUNNING;
-	rt->after = AFTER_NONE;
+	{
+		struct fsm_in in = { .has_probe = s->health.type != PROBE_NONE,
+				     .startup_timeout_ms = s->health.startup_timeout_ms };
+
+		fsm_step(&rt->fsm, EV_SPAWNED, &in, mono);
+	}
 	rt->latched = false;
 	rt->ever_ready = false;
 	rt->probe_failures = 0;
@@ -332,12 +329,8 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	if (s->health.type == PROBE_NONE) {
 		rt->ever_ready = true;
 		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
-		rt->probe_at = 0;
-		rt->startup_at = 0;
 	} else {
 		rt_set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check");
-		rt->probe_at = mono;
-		rt->startup_at = s->health.startup_timeout_ms > 0 ? mono + s->health.startup_timeout_ms : 0;
 	}
 	{
 		cJSON *p = rt_payload(rt);
@@ -347,21 +340,76 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	}
 }
 
+/* ---- the life cycle: fsm.c decides, this carries it out ---- */
+
+static void end_process_phase(struct runtime *rt);
+static void after_stop(struct runtime *rt, enum after after, int64_t mono);
+static void after_crash(struct runtime *rt, int64_t lived, int64_t mono);
+static void rt_stuck(struct runtime *rt);
+
+/* The stop signal to the process group (the leader alone if it has none). */
+static void term_group(struct runtime *rt)
+{
+	int sig = rt->spec->stop_signal;
+
+	if (kill(-rt->pid, sig) < 0 && errno == ESRCH)
+		kill(rt->pid, sig);
+}
+
+/* Carry out a step's actions, in the order of enum fsm_action.  `why` is
+ * the reason of a stop (A_STOPPING). */
+static void run(struct runtime *rt, struct fsm_out out, int64_t mono, const char *why)
+{
+	unsigned a = out.actions;
+
+	if (a & A_PROBE_STOP)
+		rt_probe_stop(rt);
+	if (a & A_STOPPING) {
+		rt_set_state(rt, ST_STOPPING, SEV_INFO, "%s", why ? why : "Stopping");
+		log_info("runtime[%s]: stopping pid %d (%s)", rt->spec->id, (int)rt->pid,
+			 why ? why : "Stopping");
+	}
+	if (a & A_TERM)
+		term_group(rt);
+	if (a & A_TIMED_OUT) {
+		log_warnx("runtime[%s]: pid %d ignored the stop signal for %d ms; sending SIGKILL",
+			  rt->spec->id, (int)rt->pid, rt->spec->stop_timeout_ms);
+		rt->stop_timed_out = true;
+	}
+	if (a & A_KILL)
+		kill_all(rt);
+	if (a & A_STUCK)
+		rt_stuck(rt);
+	if (a & A_END)
+		end_process_phase(rt);
+	if (a & A_CRASHED)
+		after_crash(rt, mono - rt->started_mono, mono);
+	if (a & A_STOPPED)
+		after_stop(rt, out.after, mono);   /* may remove rt: nothing after it */
+	if (a & A_SPAWN)
+		rt_spawn(rt, mono);
+	if ((a & A_STARTUP_FAILED) && !rt->ever_ready) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "Not ready within startup timeout of %d ms",
+			 rt->spec->health.startup_timeout_ms);
+		rt_health_failed(rt, msg);
+	}
+	if ((a & A_PROBE) && !rt->probe && rt->xpid <= 0)
+		rt_probe_now(rt);
+}
+
 /* Start if not running.  Not counted. */
 void rt_start(struct runtime *rt, int64_t mono)
 {
-	switch (rt->phase) {
-	case PH_IDLE:
-	case PH_BACKOFF:
-		rt_spawn(rt, mono);
-		break;
-	case PH_STOPPING:
-		if (rt->after != AFTER_REMOVE)
-			rt->after = AFTER_START;
-		break;
-	case PH_RUNNING:
-		break;
-	}
+	run(rt, fsm_step(&rt->fsm, EV_START, NULL, mono), mono, NULL);
+}
+
+static void rt_backoff(struct runtime *rt, int64_t delay_ms, int64_t mono)
+{
+	struct fsm_in in = { .delay_ms = delay_ms };
+
+	fsm_step(&rt->fsm, EV_BACKOFF, &in, mono);
 }
 
 /* SIGKILL to everything of the runtime: its cgroup, its process group, and
@@ -371,12 +419,10 @@ static void kill_all(struct runtime *rt)
 	if (rt->in_cg && cg_populated(&rt->cg) != 0)
 		cg_kill(&rt->cg);
 	kill(-rt->pid, SIGKILL);
-	if (!rt->leader_done)
+	if (!rt->fsm.leader_done)
 		kill(rt->pid, SIGKILL);
 	if (!rt->in_cg)
 		rt->sweep_pending = true;
-	if (!rt->stuck_at)
-		rt->stuck_at = mono_ms() + STUCK_MS;
 }
 
 
@@ -414,32 +460,10 @@ static int rt_pids(struct runtime *rt, pid_t *pids, int max)
 
 void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 {
-	int sig = rt->spec->stop_signal;
+	struct fsm_in in = { .after = after, .stop_timeout_ms = rt->spec->stop_timeout_ms };
+	int64_t mono = mono_ms();
 
-	rt_probe_stop(rt);
-	rt->probe_at = rt->startup_at = 0;
-	if (rt->phase == PH_BACKOFF || rt->phase == PH_IDLE) {
-		rt->phase = PH_IDLE;
-		rt->backoff_at = 0;
-		rt->after = after;
-		return;
-	}
-	if (rt->phase == PH_STOPPING) {
-		if (rt->after != AFTER_REMOVE)
-			rt->after = after;
-		return;
-	}
-	rt->phase = PH_STOPPING;
-	rt->after = after;
-	rt_set_state(rt, ST_STOPPING, SEV_INFO, "%s", why);
-	if (rt->leader_done) {
-		kill_all(rt);
-	} else {
-		if (kill(-rt->pid, sig) < 0 && errno == ESRCH)
-			kill(rt->pid, sig);
-		rt->kill_at = mono_ms() + rt->spec->stop_timeout_ms;
-	}
-	log_info("runtime[%s]: stopping pid %d (%s)", rt->spec->id, (int)rt->pid, why);
+	run(rt, fsm_step(&rt->fsm, EV_STOP, &in, mono), mono, why);
 }
 
 /* What the process phase held and scheduled ends with it. */
@@ -447,7 +471,6 @@ static void end_process_phase(struct runtime *rt)
 {
 	rt_read_output(rt, true);
 	rt_probe_stop(rt);
-	rt->probe_at = rt->startup_at = rt->kill_at = rt->stuck_at = 0;
 	rt->stuck_count = 0;
 	rt->sweep_pending = false;
 	rt->nswept = 0;
@@ -465,9 +488,6 @@ static void end_process_phase(struct runtime *rt)
 	rt->pid = 0;
 	if (rt->pid_unsaved)
 		save_result(rt, &rt->pid_unsaved, "pid file", 0);   /* nothing to keep now */
-	rt->leader_done = false;
-	rt->phase = PH_IDLE;
-	rt->after = AFTER_NONE;
 	rt->dirty = true;
 }
 
@@ -528,8 +548,7 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		rt_spawn(rt, mono);
 		return;
 	}
-	rt->phase = PH_BACKOFF;
-	rt->backoff_at = mono + backoff;
+	rt_backoff(rt, backoff, mono);
 	rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
 		     (long long)backoff, rt->exit_reason);
 	log_info("runtime[%s]: %s within its first second; restarting in %lld ms",
@@ -539,15 +558,9 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 /* Every process of the runtime is gone: decide what comes next. */
 static void rt_process_gone(struct runtime *rt)
 {
-	int64_t mono = mono_ms(), lived = mono - rt->started_mono;
-	bool crashed = rt->phase == PH_RUNNING;
-	enum after after = rt->after;
+	int64_t mono = mono_ms();
 
-	end_process_phase(rt);
-	if (crashed)
-		after_crash(rt, lived, mono);
-	else
-		after_stop(rt, after, mono);
+	run(rt, fsm_step(&rt->fsm, EV_GONE, NULL, mono), mono, NULL);
 }
 
 /* Reap the leader of process group `pgid` if it has exited: true then, with
@@ -583,10 +596,9 @@ static void rt_reap(struct runtime *rt)
 
 	if (rt->pid <= 0)
 		return;
-	if (!rt->leader_done) {
+	if (!rt->fsm.leader_done) {
 		if (!rt_reap_leader(rt->pid, &status))
 			return;
-		rt->leader_done = true;
 		rt->has_exit = true;
 		rt->exit_at = now_ms();
 		if (status < 0) {
@@ -606,7 +618,7 @@ static void rt_reap(struct runtime *rt)
 			snprintf(rt->exit_reason, sizeof(rt->exit_reason), "killed by signal %d%s%s%s",
 				 rt->exit_sig, name ? " (SIG" : "", name ? name : "", name ? ")" : "");
 		}
-		if (rt->phase == PH_STOPPING)
+		if (rt->fsm.phase == PH_STOPPING)
 			snprintf(rt->exit_reason + strlen(rt->exit_reason),
 				 sizeof(rt->exit_reason) - strlen(rt->exit_reason), " after %s%s",
 				 rt->stop_timed_out ? "the stop timeout" : "the stop signal", "");
@@ -623,13 +635,12 @@ static void rt_reap(struct runtime *rt)
 			else
 				cJSON_AddNullToObject(p, "signal");
 			cJSON_AddStringToObject(p, "reason", rt->exit_reason);
-			cJSON_AddBoolToObject(p, "expected", rt->phase == PH_STOPPING);
+			cJSON_AddBoolToObject(p, "expected", rt->fsm.phase == PH_STOPPING);
 			events_emit("runtime.exited", p);
 		}
 		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);
-		rt_probe_stop(rt);
 		/* Members left behind by the leader never outlive it. */
-		kill_all(rt);
+		run(rt, fsm_step(&rt->fsm, EV_LEADER_EXIT, NULL, mono_ms()), mono_ms(), NULL);
 	}
 	if (!rt->sweep_pending && group_gone(rt))
 		rt_process_gone(rt);
@@ -645,7 +656,7 @@ static struct runtime *leader_of(pid_t pid, bool *probe)
 
 		if (!rt)
 			continue;
-		if (rt->pid == pid && !rt->leader_done) {
+		if (rt->pid == pid && !rt->fsm.leader_done) {
 			*probe = false;
 			return rt;
 		}
@@ -692,7 +703,7 @@ void rt_on_sigchld(void)
 	for (i = 0; i < sup.nrts; i++) {
 		struct runtime *rt = sup.rts[i];
 
-		if (rt && rt->pid > 0 && (rt->leader_done || rt->pidfd < 0))
+		if (rt && rt->pid > 0 && (rt->fsm.leader_done || rt->pidfd < 0))
 			rt_reap(rt);
 		rt = sup.rts[i];   /* rt_reap may have removed it */
 		if (rt && rt->xpid > 0 && (rt->xreaping || rt->xpidfd < 0))
@@ -771,14 +782,9 @@ int64_t rt_deadline(const struct runtime *rt)
 {
 	int64_t d = 0;
 
-	d = earliest(d, rt->kill_at);
-	d = earliest(d, rt->stuck_at);
-	d = earliest(d, rt->backoff_at);
-	if (!rt->probe && rt->xpid <= 0)
-		d = earliest(d, rt->probe_at);
+	d = earliest(d, fsm_deadline(&rt->fsm));
 	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out)
 		d = earliest(d, rt->xdeadline);
-	d = earliest(d, rt->startup_at);
 	d = earliest(d, rt->republish_at);
 	d = earliest(d, rt->logs_notify_at);
 	d = earliest(d, rt->save_retry_at);
@@ -787,65 +793,39 @@ int64_t rt_deadline(const struct runtime *rt)
 }
 
 /* SIGKILL was sent a while ago and processes are still there: say how many
- * in the status (and the pids in the log, once), and look again later. */
-static void rt_stuck(struct runtime *rt, int64_t mono)
+ * in the status (and the pids in the log, once); the machine looks again
+ * later. */
+static void rt_stuck(struct runtime *rt)
 {
 	pid_t pids[8];
 	int n = rt_pids(rt, pids, 8);
 
-	rt->stuck_at = mono + STUCK_REFRESH_MS;
 	if (n <= 0 || n == rt->stuck_count)
 		return;
 	if (!rt->stuck_count)
 		log_warnx("runtime[%s]: %d process%s still exiting %d ms after SIGKILL (pid %d%s); "
 			  "a process in uninterruptible sleep dies when its system call ends",
-			  rt->spec->id, n, n == 1 ? "" : "es", STUCK_MS, (int)pids[0], n > 1 ? ", ..." : "");
+			  rt->spec->id, n, n == 1 ? "" : "es", FSM_STUCK_MS, (int)pids[0],
+			  n > 1 ? ", ..." : "");
 	rt->stuck_count = n;
 	rt_set_state(rt, ST_STOPPING, SEV_WARN, "%d process%s still exiting after SIGKILL", n,
 		  n == 1 ? "" : "es");
 }
 
 /* Each deadline that is due is cleared before its action runs: an action
- * that needs it again sets it anew, so none is left in the past. */
+ * that needs it again sets it anew, so none is left in the past.  The life
+ * cycle's deadlines are fsm.c's (fsm_due clears them); the others are
+ * kept here. */
 void rt_on_timer(struct runtime *rt, int64_t mono)
 {
-	if (rt->kill_at && mono >= rt->kill_at) {
-		rt->kill_at = 0;
-		if (rt->pid > 0 && !rt->leader_done) {
-			log_warnx("runtime[%s]: pid %d ignored the stop signal for %d ms; sending SIGKILL",
-				  rt->spec->id, (int)rt->pid, rt->spec->stop_timeout_ms);
-			rt->stop_timed_out = true;
-			kill_all(rt);
-		}
-	}
-	if (rt->stuck_at && mono >= rt->stuck_at) {
-		rt->stuck_at = 0;
-		if (rt->pid > 0)
-			rt_stuck(rt, mono);
-	}
-	if (rt->backoff_at && mono >= rt->backoff_at) {
-		rt->backoff_at = 0;
-		if (rt->phase == PH_BACKOFF)
-			rt_spawn(rt, mono);
-	}
-	if (rt->startup_at && mono >= rt->startup_at) {
-		rt->startup_at = 0;
-		if (rt->phase == PH_RUNNING && !rt->ever_ready) {
-			char why[200];
+	enum fsm_event ev;
 
-			snprintf(why, sizeof(why), "Not ready within startup timeout of %d ms",
-				 rt->spec->health.startup_timeout_ms);
-			rt_health_failed(rt, why);
-		}
-	}
+	/* (no life-cycle timer removes the runtime: rt stays valid) */
+	while ((ev = fsm_due(&rt->fsm, mono)) != EV_NONE)
+		run(rt, fsm_step(&rt->fsm, ev, NULL, mono), mono, NULL);
 	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out && mono >= rt->xdeadline) {
 		rt->xtimed_out = true;
 		rt_xprobe_kill(rt);
-	}
-	if (rt->probe_at && mono >= rt->probe_at && !rt->probe && rt->xpid <= 0) {
-		rt->probe_at = 0;
-		if (rt->phase == PH_RUNNING)
-			rt_probe_now(rt);
 	}
 	if (rt->logs_notify_at && mono >= rt->logs_notify_at)
 		rt_logs_notify(rt, mono);
@@ -864,17 +844,18 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
  * which one (the integration tests fail on this line) and drops it. */
 void rt_check_deadlines(struct runtime *rt, int64_t mono)
 {
-	int64_t *const ds[] = { &rt->kill_at, &rt->stuck_at, &rt->backoff_at, &rt->probe_at, &rt->startup_at,
-				&rt->republish_at, &rt->logs_notify_at, &rt->save_retry_at };
+	int64_t *const ds[] = { &rt->fsm.kill_at, &rt->fsm.stuck_at, &rt->fsm.backoff_at,
+				&rt->fsm.probe_at, &rt->fsm.startup_at, &rt->republish_at,
+				&rt->logs_notify_at, &rt->save_retry_at };
 	static const char *const names[] = { "kill_at", "stuck_at", "backoff_at", "probe_at", "startup_at",
 					     "republish_at", "logs_notify_at", "save_retry_at" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ds) / sizeof(ds[0]); i++) {
 		if (*ds[i] && *ds[i] <= mono) {
-			log_warnx("internal: runtime[%s]: %s is %lld ms in the past in phase %d "
+			log_warnx("internal: runtime[%s]: %s is %lld ms in the past in phase %s "
 				  "and nothing handles it; dropping it", rt->spec->id, names[i],
-				  (long long)(mono - *ds[i]), (int)rt->phase);
+				  (long long)(mono - *ds[i]), fsm_phase_name(rt->fsm.phase));
 			*ds[i] = 0;
 		}
 	}
@@ -1019,23 +1000,25 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	budget_configure(&rt->budget, spec->max_restarts, spec->window_seconds);
 	if (spec->ring_bytes != rt->spec->ring_bytes)
 		logring_resize(rt->ring, spec->ring_bytes);
-	if (launch && (rt->phase == PH_RUNNING || rt->phase == PH_STOPPING)) {
+	if (launch && (rt->fsm.phase == PH_RUNNING || rt->fsm.phase == PH_STOPPING)) {
 		/* applied once the old group is gone; a stop under way stays a stop */
 		rt_spec_free(rt->next_spec);
 		rt->next_spec = spec;
-		if (rt->phase == PH_RUNNING) {
+		if (rt->fsm.phase == PH_RUNNING) {
 			log_info("runtime[%s]: launch settings changed; restarting", spec->id);
 			rt_begin_stop(rt, AFTER_START, "Restarting (manifest changed)");
 		}
 		return;
 	}
 	if ((rt->probe || rt->xpid > 0) && spec->health.type != rt->spec->health.type) {
+		struct fsm_in now_in = { .delay_ms = 0 };
+
 		rt_probe_stop(rt);
-		rt->probe_at = mono_ms();
+		fsm_step(&rt->fsm, EV_PROBED, &now_in, mono_ms());   /* a check of the new kind now */
 	}
 	rt_spec_free(rt->spec);
 	rt->spec = spec;
-	if (launch && rt->phase == PH_IDLE && rt->latched && rt->desired == DESIRED_AUTO) {
+	if (launch && rt->fsm.phase == PH_IDLE && rt->latched && rt->desired == DESIRED_AUTO) {
 		/* Fixing the launch fields of a runtime left in error is the
 		 * operator acting: try the new ones (not counted). */
 		log_info("runtime[%s]: launch settings changed; starting it again", spec->id);
@@ -1044,15 +1027,15 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 		rt_spawn(rt, mono_ms());
 		return;
 	}
-	if (rt->phase == PH_RUNNING && spec->health.type == PROBE_NONE && !rt->ever_ready) {
+	if (rt->fsm.phase == PH_RUNNING && spec->health.type == PROBE_NONE && !rt->ever_ready) {
 		rt->ever_ready = true;
 		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
 	}
 	if (rt->desired == DESIRED_AUTO && !was_auto && spec->auto_start &&
-	    rt->phase == PH_IDLE && !rt->latched)
+	    rt->fsm.phase == PH_IDLE && !rt->latched)
 		rt_spawn(rt, mono_ms());
 	else if (rt->desired == DESIRED_AUTO && was_auto && !spec->auto_start &&
-		 (rt->phase == PH_RUNNING || rt->phase == PH_BACKOFF))
+		 (rt->fsm.phase == PH_RUNNING || rt->fsm.phase == PH_BACKOFF))
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (auto_start turned off)");
 	rt->dirty = true;
 }

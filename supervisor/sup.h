@@ -22,23 +22,13 @@
 #include "manifest.h"
 #include "persist.h"
 #include "registry.h"
+#include "fsm.h"
 #include "render.h"
 #include "waiter.h"
 
 struct fuse_session;
 struct fs_open;
 struct probe;
-
-/* Where a runtime's process is in its life. */
-enum phase {
-	PH_IDLE = 0,     /* no process */
-	PH_BACKOFF,      /* no process, waiting to restart */
-	PH_RUNNING,      /* process alive */
-	PH_STOPPING,     /* stop signal sent, waiting for the group to go */
-};
-
-/* What to do once the process group is gone. */
-enum after { AFTER_NONE = 0, AFTER_START, AFTER_REMOVE };
 
 struct runtime {
 	struct rt_spec *spec;
@@ -47,8 +37,7 @@ struct runtime {
 	int64_t loaded_at;
 	char *rejected;              /* why the latest manifest update was refused */
 	uint32_t slot, gen;
-	enum phase phase;
-	enum after after;
+	struct fsm fsm;              /* phase, `after`, the life-cycle deadlines */
 	enum rt_state state;
 	enum severity sev;
 	char summary[200];
@@ -58,20 +47,18 @@ struct runtime {
 
 	pid_t pid;                   /* also the process group and session id */
 	int pidfd, outfd;
-	bool leader_done;            /* the leader was reaped; group draining */
 	struct cg cg;                /* its cgroup (cgroup mode), kept while it exists */
 	bool in_cg;                  /* the current process was born in rt->cg */
 	bool sweep_pending;          /* fallback: kill what left the group, then reap */
 #define SWEPT_MAX 64
 	pid_t swept[SWEPT_MAX];      /* what the sweep killed: gone once these are */
 	int nswept;
-	int64_t stuck_at;            /* mono: after SIGKILL, say who is still there */
 	int stuck_count;             /* processes still there at the last look */
 	int64_t started_wall, started_mono;
 	int quick_crashes;
 	bool stop_timed_out;
 
-	int64_t kill_at, backoff_at, probe_at, startup_at, republish_at; /* mono, 0 = none */
+	int64_t republish_at;        /* mono, 0 = none */
 	bool ever_ready;
 	int probe_failures;
 	int startup_probes;          /* probes sent before the first pass */

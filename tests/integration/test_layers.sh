@@ -2,7 +2,8 @@
 # The layers, checked on the sources: fs/ reads published views and hands
 # commands to the queue, so it includes none of the loop's headers (sup.h,
 # rt.h, loop.h); the shared core and the process mechanisms include none
-# either; and no header includes itself through others (no cycle).
+# either; the life-cycle table is pure; and no header includes itself
+# through others (no cycle).
 . "$(dirname "$0")/lib.sh"
 
 cd "$REPO" || exit 1
@@ -10,7 +11,7 @@ LOOP_HEADERS='sup\.h|rt\.h|loop\.h'
 CORE="supervisor/view supervisor/registry supervisor/cmdq supervisor/events supervisor/log
 	supervisor/logring supervisor/budget supervisor/manifest supervisor/jsontext
 	supervisor/jsonpos supervisor/utf8 supervisor/procscan supervisor/cgroup supervisor/spawn
-	supervisor/persist"
+	supervisor/persist supervisor/fsm"
 
 bad=$(grep -lE "#include \"($LOOP_HEADERS)\"" fs/*.c fs/*.h 2>/dev/null | tr '\n' ' ')
 check_eq "fs/ includes none of the loop's headers" "" "$bad"
@@ -22,6 +23,13 @@ for m in $CORE; do
 	done
 done
 check_eq "the core and the process mechanisms include none of the loop's headers" "" "$bad"
+
+# The life-cycle table is pure: its own header only, no clock, no fd.
+bad=$(grep -E '#include "' supervisor/fsm.c supervisor/fsm.h | grep -v '"fsm\.h"' | tr '\n' ' ')
+check_eq "fsm.c includes no header of the project but its own" "" "$bad"
+bad=$(grep -nE '\b(mono_ms|now_ms|clock_gettime|time|open|read|write|close|kill|log_[a-z]+)\(' \
+	supervisor/fsm.c | tr '\n' ' ')
+check_eq "fsm.c reads no clock and touches no fd or process" "" "$bad"
 
 # header -> header include graph; a depth-first search for a cycle
 cycle=$(python3 - supervisor fs <<'PY'
