@@ -187,18 +187,49 @@ static char *json_done(cJSON *root, size_t *len)
 	return out;
 }
 
-static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
+/* A number, or null when `has` is false. */
+static void add_num_or_null(cJSON *o, const char *k, bool has, double n)
 {
-	cJSON *o = cJSON_CreateObject(), *d, *x;
-	char *label = render_label(v), *hint = aria_hint(v);
+	if (has)
+		cJSON_AddNumberToObject(o, k, n);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+/* "last_exit": the last time its process ended, or every field null. */
+static void add_last_exit(cJSON *o, const struct rt_view *v)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, "last_exit");
+
+	add_num_or_null(x, "code", v->has_exit && v->exit_code >= 0, v->exit_code);
+	add_num_or_null(x, "signal", v->has_exit && v->exit_signal > 0, v->exit_signal);
+	if (v->has_exit) {
+		add_time(x, "at", v->exit_at);
+		add_str_or_null(x, "reason", v->exit_reason);
+	} else {
+		cJSON_AddNullToObject(x, "at");
+		cJSON_AddNullToObject(x, "reason");
+	}
+}
+
+static void add_probe(cJSON *o, const struct rt_view *v)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, "probe");
+
+	cJSON_AddStringToObject(x, "type", probe_type_name(v->spec->health.type));
+	add_str_or_null(x, "target", v->spec->probe_target);
+	add_str_or_null(x, "last_result", v->probe_result);
+	add_num_or_null(x, "last_latency_ms", v->probe_result != NULL, (double)v->probe_latency_ms);
+	cJSON_AddNumberToObject(x, "consecutive_failures", v->probe_failures);
+	add_time(x, "last_ok_at", v->probe_last_ok_at);
+}
+
+/* What it is and how it is: id, state, label, detail. */
+static void add_status(cJSON *o, const struct rt_view *v, const char *label, const char *hint)
+{
+	cJSON *d;
 	size_t i;
 
-	if (!o || !label || !hint) {
-		cJSON_Delete(o);
-		free(label);
-		free(hint);
-		return NULL;
-	}
 	cJSON_AddStringToObject(o, "id", v->id);
 	cJSON_AddStringToObject(o, "name", v->spec->name ? v->spec->name : v->id);
 	cJSON_AddStringToObject(o, "adapter", v->spec->adapter ? v->spec->adapter : "process");
@@ -213,53 +244,33 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 	for (i = 0; i < v->ndetail; i++)
 		cJSON_AddItemToArray(d, cJSON_CreateString(v->detail[i]));
 	cJSON_AddStringToObject(o, "aria_hint", hint);
-	if (v->pid > 0)
-		cJSON_AddNumberToObject(o, "pid", v->pid);
-	else
-		cJSON_AddNullToObject(o, "pid");
+}
+
+static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
+{
+	cJSON *o = cJSON_CreateObject(), *x;
+	char *label = render_label(v), *hint = aria_hint(v);
+	bool up = v->pid > 0;
+
+	if (!o || !label || !hint) {
+		cJSON_Delete(o);
+		free(label);
+		free(hint);
+		return NULL;
+	}
+	add_status(o, v, label, hint);
+	add_num_or_null(o, "pid", up, v->pid);
 	cJSON_AddNumberToObject(o, "processes", v->processes);
 	add_str_or_null(o, "cgroup", v->cgroup);
-	add_time(o, "started_at", v->pid > 0 ? v->started_at : 0);
-	if (v->pid > 0 && v->started_at > 0)
-		cJSON_AddNumberToObject(o, "uptime_seconds",
-					(double)((now - v->started_at) / 1000 > 0 ? (now - v->started_at) / 1000 : 0));
-	else
-		cJSON_AddNullToObject(o, "uptime_seconds");
+	add_time(o, "started_at", up ? v->started_at : 0);
+	add_num_or_null(o, "uptime_seconds", up && v->started_at > 0,
+			(double)((now - v->started_at) / 1000 > 0 ? (now - v->started_at) / 1000 : 0));
 	add_time(o, "updated_at", v->updated_at);
 	cJSON_AddStringToObject(o, "accelerator", accel_name(v->spec->accelerator));
 	cJSON_AddItemToObject(o, "modalities", modalities_json(v->spec->modalities));
 	cJSON_AddItemToObject(o, "restart_budget", budget_json(v, now));
-
-	x = cJSON_AddObjectToObject(o, "last_exit");
-	if (v->has_exit) {
-		if (v->exit_code >= 0)
-			cJSON_AddNumberToObject(x, "code", v->exit_code);
-		else
-			cJSON_AddNullToObject(x, "code");
-		if (v->exit_signal > 0)
-			cJSON_AddNumberToObject(x, "signal", v->exit_signal);
-		else
-			cJSON_AddNullToObject(x, "signal");
-		add_time(x, "at", v->exit_at);
-		add_str_or_null(x, "reason", v->exit_reason);
-	} else {
-		cJSON_AddNullToObject(x, "code");
-		cJSON_AddNullToObject(x, "signal");
-		cJSON_AddNullToObject(x, "at");
-		cJSON_AddNullToObject(x, "reason");
-	}
-
-	x = cJSON_AddObjectToObject(o, "probe");
-	cJSON_AddStringToObject(x, "type", probe_type_name(v->spec->health.type));
-	add_str_or_null(x, "target", v->spec->probe_target);
-	add_str_or_null(x, "last_result", v->probe_result);
-	if (v->probe_result)
-		cJSON_AddNumberToObject(x, "last_latency_ms", (double)v->probe_latency_ms);
-	else
-		cJSON_AddNullToObject(x, "last_latency_ms");
-	cJSON_AddNumberToObject(x, "consecutive_failures", v->probe_failures);
-	add_time(x, "last_ok_at", v->probe_last_ok_at);
-
+	add_last_exit(o, v);
+	add_probe(o, v);
 	x = cJSON_AddObjectToObject(o, "manifest");
 	add_str_or_null(x, "source", v->source);
 	add_time(x, "loaded_at", v->loaded_at);

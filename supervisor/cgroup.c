@@ -218,65 +218,79 @@ static void fallback(const char *why)
 	log_warnx("%s", mode_text);
 }
 
+/* Where the cgroup2 file system is and our own cgroup in it: 0, or -1
+ * with the reason in why. */
+static int find_cgroup2(char *mnt, size_t mlen, char *own, size_t olen, char *why, size_t wlen)
+{
+	char pc[8192];
+	struct statfs sf;
+	FILE *f;
+	int r;
+
+	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
+		snprintf(why, wlen, "/proc/self/mountinfo cannot be read");
+		return -1;
+	}
+	r = cg_find_mount(f, mnt, mlen);
+	fclose(f);
+	if (r < 0) {
+		snprintf(why, wlen, "no cgroup2 file system is mounted");
+		return -1;
+	}
+	if (read_text("/proc/self/cgroup", pc, sizeof(pc)) < 0 || cg_find_own(pc, own, olen) < 0) {
+		snprintf(why, wlen, "/proc/self/cgroup names no cgroup v2");
+		return -1;
+	}
+	if (statfs(mnt, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		snprintf(why, wlen, "%s is not a cgroup2 file system", mnt);
+		return -1;
+	}
+	return 0;
+}
+
+/* The folder `base`/`sub` ("" for base itself): 0, or -1 with the reason. */
+static int make_dir(const char *sub, char *why, size_t wlen)
+{
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s%s%s", base, *sub ? "/" : "", sub);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(why, wlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int cg_init(const char *instance, bool force_off)
 {
-	char pc[8192], own[4096], mnt[4096], name[256], why[4400], dir[4200];
-	FILE *f;
-	struct statfs sf;
-	int r, killed;
+	char own[4096], mnt[4096], name[256], why[4400], procs[4200];
+	int64_t deadline;
+	int killed;
 
 	if (force_off) {
 		fallback("turned off by --no-cgroup or ARW_NO_CGROUP=1");
 		return 0;
 	}
-	if (!(f = fopen("/proc/self/mountinfo", "re"))) {
-		fallback("/proc/self/mountinfo cannot be read");
-		return 0;
-	}
-	r = cg_find_mount(f, mnt, sizeof(mnt));
-	fclose(f);
-	if (r < 0) {
-		fallback("no cgroup2 file system is mounted");
-		return 0;
-	}
-	if (read_text("/proc/self/cgroup", pc, sizeof(pc)) < 0 ||
-	    cg_find_own(pc, own, sizeof(own)) < 0) {
-		fallback("/proc/self/cgroup names no cgroup v2");
-		return 0;
-	}
-	if (statfs(mnt, &sf) < 0 || sf.f_type != CGROUP2_SUPER_MAGIC) {
-		snprintf(why, sizeof(why), "%s is not a cgroup2 file system", mnt);
+	if (find_cgroup2(mnt, sizeof(mnt), own, sizeof(own), why, sizeof(why)) < 0) {
 		fallback(why);
 		return 0;
 	}
 	instance_name(instance, name, sizeof(name));
-	snprintf(base, sizeof(base), "%s%s%s/%s", mnt, strcmp(own, "/") == 0 ? "" : own, "", name);
-	if (mkdir(base, 0755) < 0 && errno != EEXIST) {
-		snprintf(why, sizeof(why), "cannot create %s: %s", base, strerror(errno));
+	snprintf(base, sizeof(base), "%s%s/%s", mnt, strcmp(own, "/") == 0 ? "" : own, name);
+	if (make_dir("", why, sizeof(why)) < 0) {
 		fallback(why);
 		return 0;
 	}
-	snprintf(dir, sizeof(dir), "%s/cgroup.procs", base);
-	if (access(dir, W_OK) < 0) {
-		snprintf(why, sizeof(why), "cannot write %s: %s", dir, strerror(errno));
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", base);
+	if (access(procs, W_OK) < 0) {
+		snprintf(why, sizeof(why), "cannot write %s: %s", procs, strerror(errno));
 		rmdir(base);
 		fallback(why);
 		return 0;
 	}
-	{
-		int64_t deadline = mono_ms() + LEFTOVER_WAIT_MS;
-
-		killed = clean_kind("runtimes", deadline) + clean_kind("probes", deadline);
-	}
-	snprintf(dir, sizeof(dir), "%s/runtimes", base);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(why, sizeof(why), "cannot create %s: %s", dir, strerror(errno));
-		fallback(why);
-		return killed;
-	}
-	snprintf(dir, sizeof(dir), "%s/probes", base);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(why, sizeof(why), "cannot create %s: %s", dir, strerror(errno));
+	deadline = mono_ms() + LEFTOVER_WAIT_MS;   /* one wait for both */
+	killed = clean_kind("runtimes", deadline) + clean_kind("probes", deadline);
+	if (make_dir("runtimes", why, sizeof(why)) < 0 || make_dir("probes", why, sizeof(why)) < 0) {
 		fallback(why);
 		return killed;
 	}

@@ -103,73 +103,87 @@ static int counted_restart(struct runtime *rt, const char *why)
 	return 0;
 }
 
-/* Carry out a runtime verb: 0 with "ok: ..." in result, or an errno with
- * "error: ..." there. */
+/* Each verb: 0 with "ok: ..." in result, or an errno with "error: ...". */
+
+static int verb_start(struct runtime *rt, char *result, size_t rlen)
+{
+	rt->desired = DESIRED_AUTO;
+	rt->latched = false;
+	if (is_up(rt)) {
+		snprintf(result, rlen, "ok: already running");
+		return 0;
+	}
+	rt->quick_crashes = 0;
+	rt_start(rt, mono_ms());
+	snprintf(result, rlen, "ok: starting");
+	return 0;
+}
+
+static int verb_stop(struct runtime *rt, char *result, size_t rlen)
+{
+	bool down = rt->fsm.phase == PH_IDLE || rt->fsm.phase == PH_BACKOFF;
+
+	rt->desired = DESIRED_DOWN;
+	rt->latched = false;
+	rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
+	if (down)
+		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
+	snprintf(result, rlen, "%s", down ? "ok: not running; stays down" : "ok: stopping; stays down");
+	return 0;
+}
+
+static int verb_restart(struct runtime *rt, enum ctl_verb verb, char *result, size_t rlen)
+{
+	if (counted_restart(rt, ctl_verb_name(verb)) < 0) {
+		snprintf(result, rlen, "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
+			 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+		return EAGAIN;
+	}
+	rt->desired = DESIRED_AUTO;
+	snprintf(result, rlen, "ok: %s; budget %d of %d used",
+		 rt->fsm.phase == PH_STOPPING ? "restarting" : "starting",
+		 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
+	return 0;
+}
+
+static int verb_kill(struct runtime *rt, int sig, char *result, size_t rlen)
+{
+	const char *name = ctl_signal_name(sig);
+	int err;
+
+	if (rt->pid <= 0 || rt->fsm.leader_done) {
+		snprintf(result, rlen, "error: not running");
+		return ESRCH;
+	}
+	if (kill(-rt->pid, sig) < 0) {
+		err = errno;
+		snprintf(result, rlen, "error: %s", strerror(err));
+		return err;
+	}
+	snprintf(result, rlen, "ok: sent SIG%s to process group %d", name ? name : "?", (int)rt->pid);
+	return 0;
+}
+
 static int do_verb(struct runtime *rt, const struct loop_cmd *c, char *result, size_t rlen)
 {
-	int err = 0;
-
 	switch (c->ctl.verb) {
 	case CTL_START:
-		rt->desired = DESIRED_AUTO;
-		rt->latched = false;
-		if (is_up(rt)) {
-			snprintf(result, rlen, "ok: already running");
-		} else {
-			rt->quick_crashes = 0;
-			rt_start(rt, mono_ms());
-			snprintf(result, rlen, "ok: starting");
-		}
-		break;
+		return verb_start(rt, result, rlen);
 	case CTL_STOP:
-		rt->desired = DESIRED_DOWN;
-		rt->latched = false;
-		if (rt->fsm.phase == PH_IDLE || rt->fsm.phase == PH_BACKOFF) {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
-			snprintf(result, rlen, "ok: not running; stays down");
-		} else {
-			rt_begin_stop(rt, AFTER_NONE, "Stopping (operator request)");
-			snprintf(result, rlen, "ok: stopping; stays down");
-		}
-		break;
+		return verb_stop(rt, result, rlen);
 	case CTL_RESTART:
 	case CTL_RESTORE:
-		if (counted_restart(rt, ctl_verb_name(c->ctl.verb)) < 0) {
-			err = EAGAIN;
-			snprintf(result, rlen, "error: restart budget exhausted (%d of %d used; echo reset-budget > ctl)",
-				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
-		} else {
-			rt->desired = DESIRED_AUTO;
-			snprintf(result, rlen, "ok: %s; budget %d of %d used",
-				 rt->fsm.phase == PH_STOPPING ? "restarting" : "starting",
-				 budget_used(&rt->budget, now_ms()), rt->budget.max_restarts);
-		}
-		break;
+		return verb_restart(rt, c->ctl.verb, result, rlen);
 	case CTL_RESET_BUDGET:
 		budget_reset(&rt->budget);
 		snprintf(result, rlen, "ok: budget reset, %d restarts available", rt->budget.max_restarts);
-		break;
+		return 0;
 	case CTL_KILL:
-		if (rt->pid <= 0 || rt->fsm.leader_done) {
-			err = ESRCH;
-			snprintf(result, rlen, "error: not running");
-		} else if (kill(-rt->pid, c->ctl.signal) < 0) {
-			err = errno;
-			snprintf(result, rlen, "error: %s", strerror(err));
-		} else {
-			const char *name = ctl_signal_name(c->ctl.signal);
-
-			snprintf(result, rlen, "ok: sent SIG%s to process group %d",
-				 name ? name : "?", (int)rt->pid);
-		}
-		break;
+		return verb_kill(rt, c->ctl.signal, result, rlen);
 	default:
-		err = EINVAL;
 		snprintf(result, rlen, "error: not a runtime verb");
-		break;
+		return EINVAL;
 	}
-	return err;
 }
 
 void rt_ctl(struct runtime *rt, const struct loop_cmd *c)

@@ -87,18 +87,17 @@ static char *take_lines_locked(struct ev_reader *r, size_t size, size_t *len)
 	return buf;
 }
 
-void events_emit(const char *kind, cJSON *payload)
+/* One event as a line of valid UTF-8 JSON ending in a newline, or NULL.
+ * Takes the payload. */
+static char *event_line(const char *kind, cJSON *payload)
 {
 	cJSON *o = cJSON_CreateObject();
 	char ts[32], *txt, *line;
 	size_t len;
-	struct ev_reader *r;
-	struct wake { fuse_req_t req; char *buf; size_t len; struct fuse_pollhandle *ph; } *wk = NULL;
-	size_t nwk = 0, i, cap = 0;
 
 	if (!o) {
 		cJSON_Delete(payload);
-		return;
+		return NULL;
 	}
 	cJSON_AddStringToObject(o, "time", fmt_time(ts, sizeof(ts), now_ms()));
 	cJSON_AddStringToObject(o, "kind", kind);
@@ -106,43 +105,71 @@ void events_emit(const char *kind, cJSON *payload)
 	txt = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!txt)
-		return;
+		return NULL;
 	/* every line valid JSON, whatever bytes a runtime sent us */
 	line = utf8_clean(txt, strlen(txt), &len);
 	free(txt);
 	if (!line || !(txt = realloc(line, len + 2))) {
 		free(line);
-		return;
+		return NULL;
 	}
-	line = txt;
-	line[len] = '\n';
-	line[len + 1] = '\0';
-	log_debug("event %.*s", (int)strlen(line) - 1, line);
+	txt[len] = '\n';
+	txt[len + 1] = '\0';
+	return txt;
+}
 
+/* A reader to wake once the lock is dropped: its parked read, its poll. */
+struct wake {
+	fuse_req_t req;
+	char *buf;
+	size_t len;
+	struct fuse_pollhandle *ph;
+};
+
+/* Under ev.mu: take every waiting reader's wake-up (as many as fit). */
+static struct wake *take_wakes_locked(size_t *n)
+{
+	struct wake *wk = NULL, *w2;
+	struct ev_reader *r;
+	size_t cap = 0;
+
+	*n = 0;
+	for (r = ev.readers; r; r = r->next) {
+		if (!r->parked && !r->ph)
+			continue;
+		if (*n == cap) {
+			if (!(w2 = realloc(wk, (cap ? cap * 2 : 8) * sizeof(*wk))))
+				break;
+			wk = w2;
+			cap = cap ? cap * 2 : 8;
+		}
+		memset(&wk[*n], 0, sizeof(wk[*n]));
+		if (r->parked) {
+			wk[*n].req = r->parked;
+			wk[*n].buf = take_lines_locked(r, r->parked_size, &wk[*n].len);
+			r->parked = NULL;
+		}
+		wk[*n].ph = r->ph;
+		r->ph = NULL;
+		(*n)++;
+	}
+	return wk;
+}
+
+void events_emit(const char *kind, cJSON *payload)
+{
+	char *line = event_line(kind, payload);
+	struct wake *wk;
+	size_t nwk, i;
+
+	if (!line)
+		return;
+	log_debug("event %.*s", (int)strlen(line) - 1, line);
 	pthread_mutex_lock(&ev.mu);
 	free(ev.line[ev.next_seq % EVENTS_RING]);
 	ev.line[ev.next_seq % EVENTS_RING] = line;
 	ev.next_seq++;
-	for (r = ev.readers; r; r = r->next) {
-		if (!r->parked && !r->ph)
-			continue;
-		if (nwk == cap) {
-			struct wake *n2 = realloc(wk, (cap ? cap * 2 : 8) * sizeof(*wk));
-			if (!n2)
-				break;
-			wk = n2;
-			cap = cap ? cap * 2 : 8;
-		}
-		memset(&wk[nwk], 0, sizeof(wk[nwk]));
-		if (r->parked) {
-			wk[nwk].req = r->parked;
-			wk[nwk].buf = take_lines_locked(r, r->parked_size, &wk[nwk].len);
-			r->parked = NULL;
-		}
-		wk[nwk].ph = r->ph;
-		r->ph = NULL;
-		nwk++;
-	}
+	wk = take_wakes_locked(&nwk);
 	pthread_mutex_unlock(&ev.mu);
 	for (i = 0; i < nwk; i++) {
 		if (wk[i].req)

@@ -482,26 +482,19 @@ static cJSON *put_obj(cJSON *o, const char *k, bool *ok)
 	return c;
 }
 
-char *rt_spec_to_json(const struct rt_spec *s)
+/* The top-level fields: who the runtime is. */
+static void put_identity(cJSON *root, const struct rt_spec *s, bool *ok)
 {
-	cJSON *root, *proc, *health, *stop, *logs, *restart, *mods;
-	const char *sig;
-	char *text = NULL;
-	bool ok = true;
+	cJSON *mods;
 
-	if (!s)
-		return NULL;
-	root = cJSON_CreateObject();
-	if (!root)
-		return NULL;
-	put_str(root, "id", s->id, &ok);
-	put_str(root, "adapter", s->adapter, &ok);
-	put_str(root, "name", s->name ? s->name : s->id, &ok);
-	put_str(root, "profile", s->profile, &ok);
-	put_str(root, "preset", s->preset, &ok);
+	put_str(root, "id", s->id, ok);
+	put_str(root, "adapter", s->adapter, ok);
+	put_str(root, "name", s->name ? s->name : s->id, ok);
+	put_str(root, "profile", s->profile, ok);
+	put_str(root, "preset", s->preset, ok);
 	mods = cJSON_AddArrayToObject(root, "modalities");
 	if (!mods)
-		ok = false;
+		*ok = false;
 	for (size_t i = 0; mods && i < NELEM(modality_names); i++) {
 		cJSON *e;
 
@@ -510,63 +503,87 @@ char *rt_spec_to_json(const struct rt_spec *s)
 		e = cJSON_CreateString(modality_names[i]);
 		if (!e || !cJSON_AddItemToArray(mods, e)) {
 			cJSON_Delete(e);
-			ok = false;
+			*ok = false;
 		}
 	}
-	put_str(root, "accelerator", accel_name(s->accelerator), &ok);
+	put_str(root, "accelerator", accel_name(s->accelerator), ok);
 	if (!cJSON_AddBoolToObject(root, "auto_start", s->auto_start))
-		ok = false;
-	put_kv(root, "tags", s->tags, s->ntags, &ok);
+		*ok = false;
+	put_kv(root, "tags", s->tags, s->ntags, ok);
+}
 
-	proc = put_obj(root, "process", &ok);
+static void put_health(cJSON *proc, const struct health_spec *h, bool *ok)
+{
+	cJSON *health = put_obj(proc, "health", ok);
+
+	if (!health)
+		return;
+	if (h->type == PROBE_HTTP)
+		put_str(health, "url", h->url, ok);
+	else if (h->type == PROBE_TCP)
+		put_str(health, "tcp", h->tcp, ok);
+	else if (h->type == PROBE_EXEC)
+		put_strv(health, "exec", h->exec, h->nexec, ok);
+	put_str(health, "method", h->method ? h->method : "GET", ok);
+	put_num(health, "expect_status", h->expect_status, ok);
+	put_str(health, "expect_body", h->expect_body, ok);
+	put_num(health, "timeout_ms", h->timeout_ms, ok);
+	put_num(health, "interval_ms", h->interval_ms, ok);
+	put_num(health, "startup_timeout_ms", h->startup_timeout_ms, ok);
+	put_num(health, "failure_threshold", h->failure_threshold, ok);
+}
+
+/* "process": the launch, its health check, its stop and its logs. */
+static void put_process(cJSON *root, const struct rt_spec *s, bool *ok)
+{
+	cJSON *proc = put_obj(root, "process", ok), *stop, *logs;
+	const char *sig;
+
 	if (proc) {
-		put_str(proc, "command", s->command, &ok);
-		put_strv(proc, "args", s->args, s->nargs, &ok);
-		put_kv(proc, "env", s->env, s->nenv, &ok);
-		put_str(proc, "workdir", s->workdir, &ok);
-		put_str(proc, "user", s->user, &ok);
-		put_str(proc, "group", s->group, &ok);
+		put_str(proc, "command", s->command, ok);
+		put_strv(proc, "args", s->args, s->nargs, ok);
+		put_kv(proc, "env", s->env, s->nenv, ok);
+		put_str(proc, "workdir", s->workdir, ok);
+		put_str(proc, "user", s->user, ok);
+		put_str(proc, "group", s->group, ok);
 	}
-	health = put_obj(proc, "health", &ok);
-	if (health) {
-		const struct health_spec *h = &s->health;
-
-		if (h->type == PROBE_HTTP)
-			put_str(health, "url", h->url, &ok);
-		else if (h->type == PROBE_TCP)
-			put_str(health, "tcp", h->tcp, &ok);
-		else if (h->type == PROBE_EXEC)
-			put_strv(health, "exec", h->exec, h->nexec, &ok);
-		put_str(health, "method", h->method ? h->method : "GET", &ok);
-		put_num(health, "expect_status", h->expect_status, &ok);
-		put_str(health, "expect_body", h->expect_body, &ok);
-		put_num(health, "timeout_ms", h->timeout_ms, &ok);
-		put_num(health, "interval_ms", h->interval_ms, &ok);
-		put_num(health, "startup_timeout_ms", h->startup_timeout_ms, &ok);
-		put_num(health, "failure_threshold", h->failure_threshold, &ok);
-	}
-	stop = put_obj(proc, "stop", &ok);
+	put_health(proc, &s->health, ok);
+	stop = put_obj(proc, "stop", ok);
 	if (stop) {
 		sig = signal_name(s->stop_signal);
 		if (sig)
-			put_str(stop, "signal", sig, &ok);
+			put_str(stop, "signal", sig, ok);
 		else
-			put_num(stop, "signal", s->stop_signal, &ok);
-		put_num(stop, "timeout_ms", s->stop_timeout_ms, &ok);
+			put_num(stop, "signal", s->stop_signal, ok);
+		put_num(stop, "timeout_ms", s->stop_timeout_ms, ok);
 	}
-	logs = put_obj(proc, "logs", &ok);
+	logs = put_obj(proc, "logs", ok);
 	if (logs) {
-		put_num(logs, "ring_bytes", (double)s->ring_bytes, &ok);
-		put_num(logs, "file_max_bytes", (double)s->file_max_bytes, &ok);
-		put_num(logs, "files", s->log_files, &ok);
+		put_num(logs, "ring_bytes", (double)s->ring_bytes, ok);
+		put_num(logs, "file_max_bytes", (double)s->file_max_bytes, ok);
+		put_num(logs, "files", s->log_files, ok);
 	}
+}
+
+char *rt_spec_to_json(const struct rt_spec *s)
+{
+	cJSON *root, *restart;
+	char *text = NULL;
+	bool ok = true;
+
+	if (!s)
+		return NULL;
+	root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	put_identity(root, s, &ok);
+	put_process(root, s, &ok);
 	restart = put_obj(root, "restart", &ok);
 	if (restart) {
 		put_str(restart, "policy", restart_policy_name(s->restart_policy), &ok);
 		put_num(restart, "max_restarts", s->max_restarts, &ok);
 		put_num(restart, "window_seconds", s->window_seconds, &ok);
 	}
-
 	if (ok)
 		text = json_text(root, NULL);
 	cJSON_Delete(root);
@@ -1049,14 +1066,12 @@ static bool url_valid(const char *s)
 	       (strncasecmp(s, "https://", 8) == 0 && s[8]);
 }
 
-static void check_health(struct ctx *c, const cJSON *h, struct rt_spec *s)
+/* The kind of check: one of url, tcp, exec. */
+static void check_probe_kind(struct ctx *c, const cJSON *h, struct health_spec *hs)
 {
-	struct health_spec *hs = &s->health;
 	const cJSON *f;
 	unsigned nprobes = 0;
-	int r;
 
-	check_keys(c, h, health_keys, "process.health");
 	for (const cJSON *n = h->child; n; n = n->next) {
 		if (!n->string || (strcmp(n->string, "url") != 0 &&
 				   strcmp(n->string, "tcp") != 0 &&
@@ -1065,24 +1080,19 @@ static void check_health(struct ctx *c, const cJSON *h, struct rt_spec *s)
 		if (field(h, n->string) == n && ++nprobes == 2)
 			err_key(c, n, "health: only one of url, tcp, exec");
 	}
-
 	f = get_str(c, h, "process.health.url", NULL);
-	if (f) {
-		if (!url_valid(f->valuestring)) {
-			err_val(c, f, "\"process.health.url\" must start with http:// or https://");
-		} else {
-			set_str(c, &hs->url, f->valuestring);
-			hs->type = PROBE_HTTP;
-		}
+	if (f && !url_valid(f->valuestring)) {
+		err_val(c, f, "\"process.health.url\" must start with http:// or https://");
+	} else if (f) {
+		set_str(c, &hs->url, f->valuestring);
+		hs->type = PROBE_HTTP;
 	}
 	f = get_str(c, h, "process.health.tcp", NULL);
-	if (f) {
-		if (!tcp_valid(f->valuestring)) {
-			err_val(c, f, "\"process.health.tcp\" must be \"host:port\" with a port between 1 and 65535");
-		} else {
-			set_str(c, &hs->tcp, f->valuestring);
-			hs->type = PROBE_TCP;
-		}
+	if (f && !tcp_valid(f->valuestring)) {
+		err_val(c, f, "\"process.health.tcp\" must be \"host:port\" with a port between 1 and 65535");
+	} else if (f) {
+		set_str(c, &hs->tcp, f->valuestring);
+		hs->type = PROBE_TCP;
 	}
 	f = field(h, "exec");
 	if (f) {
@@ -1098,6 +1108,15 @@ static void check_health(struct ctx *c, const cJSON *h, struct rt_spec *s)
 				hs->type = PROBE_EXEC;
 		}
 	}
+}
+
+static void check_health(struct ctx *c, const cJSON *h, struct rt_spec *s)
+{
+	struct health_spec *hs = &s->health;
+	int r;
+
+	check_keys(c, h, health_keys, "process.health");
+	check_probe_kind(c, h, hs);
 	r = get_enum(c, h, "process.health.method", method_names, NELEM(method_names));
 	if (r >= 0)
 		set_str(c, &hs->method, method_names[r]);
@@ -1222,21 +1241,13 @@ static void check_modalities(struct ctx *c, const cJSON *f, struct rt_spec *s)
 
 /* One runtime object.  NULL only when out of memory: a spec with errors is
  * still returned (and dropped later with the rest of the file). */
-static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
+/* "id" (required, and where it is, for errors about it later). */
+static void check_id(struct ctx *c, const cJSON *obj, struct rt_spec *s)
 {
-	struct rt_spec *s = spec_new(c->defs);
+	const cJSON *f = field(obj, "id");
 	const struct jsonpos *p;
-	const cJSON *f;
 	struct qbuf qb;
-	int i;
 
-	if (!s) {
-		c->oom = true;
-		return NULL;
-	}
-	check_keys(c, obj, runtime_keys, NULL);
-
-	f = field(obj, "id");
 	if (!f) {
 		err_val(c, obj, "missing required field \"id\"");
 	} else if (!cJSON_IsString(f)) {
@@ -1250,8 +1261,14 @@ static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
 		s->id_line = p ? p->line : 1;
 		s->id_col = p ? p->col : 1;
 	}
+}
 
-	f = field(obj, "adapter");
+/* "adapter": required, and only "process" exists. */
+static void check_adapter(struct ctx *c, const cJSON *obj, struct rt_spec *s)
+{
+	const cJSON *f = field(obj, "adapter");
+	struct qbuf qb;
+
 	if (!f)
 		err_val(c, obj, "missing required field \"adapter\"");
 	else if (!cJSON_IsString(f))
@@ -1261,6 +1278,14 @@ static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
 			q(&qb, f->valuestring));
 	else
 		set_str(c, &s->adapter, f->valuestring);
+}
+
+/* The descriptive fields: name, profile, preset, modalities, accelerator,
+ * auto_start, tags. */
+static void check_labels(struct ctx *c, const cJSON *obj, struct rt_spec *s)
+{
+	const cJSON *f;
+	int i;
 
 	get_str(c, obj, "name", &s->name);
 	get_str(c, obj, "profile", &s->profile);
@@ -1281,7 +1306,21 @@ static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
 	f = get_obj(c, obj, "tags");
 	if (f)
 		get_map(c, f, "tags", false, &s->tags, &s->ntags);
+}
 
+static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
+{
+	struct rt_spec *s = spec_new(c->defs);
+	const cJSON *f;
+
+	if (!s) {
+		c->oom = true;
+		return NULL;
+	}
+	check_keys(c, obj, runtime_keys, NULL);
+	check_id(c, obj, s);
+	check_adapter(c, obj, s);
+	check_labels(c, obj, s);
 	f = field(obj, "process");
 	if (!f)
 		err_val(c, obj, "missing required field \"process\"");
@@ -1289,11 +1328,9 @@ static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
 		err_val(c, f, "\"process\" must be an object");
 	else
 		check_process(c, f, s);
-
 	f = get_obj(c, obj, "restart");
 	if (f)
 		check_restart(c, f, s);
-
 	if (!s->name)
 		set_str(c, &s->name, s->id);
 	return s;
@@ -1451,63 +1488,52 @@ static bool blank(const char *text, size_t len)
 	return true;
 }
 
-int manifest_parse(const char *file, const char *text, size_t len,
-		   const struct manifest_defaults *defs, struct manifest_result *out)
+/* What must hold before the text goes to cJSON: a size, some content, no
+ * NUL byte (cJSON would end the text there), UTF-8 (strings end up in JSON
+ * files of the tree).  False, with the errors in c, when it does not. */
+static bool check_bytes(struct ctx *c, const char *text, size_t len)
 {
-	struct ctx c = {
-		.file = file ? file : "(manifest)",
-		.defs = defs ? defs : &builtin_defs,
-	};
-	struct spec_list l = { 0 };
-	const char *end = NULL, *nul;
-	cJSON *root = NULL;
-	char *buf = NULL;
+	const char *nul;
 	unsigned line, col;
 	size_t off;
-	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (!text)
-		len = 0;
 	if (len > MANIFEST_MAX_BYTES) {
-		err_at(&c, 1, 1, "file too large (%zu bytes, limit %d)", len,
-		       MANIFEST_MAX_BYTES);
-		goto out;
+		err_at(c, 1, 1, "file too large (%zu bytes, limit %d)", len, MANIFEST_MAX_BYTES);
+		return false;
 	}
 	if (blank(text, len)) {
-		err_at(&c, 1, 1, "empty file");
-		goto out;
+		err_at(c, 1, 1, "empty file");
+		return false;
 	}
-	/* cJSON would end the text, or a string, at a NUL byte. */
 	nul = memchr(text, '\0', len);
 	if (nul) {
 		jsonpos_linecol(text, len, (size_t)(nul - text), &line, &col);
-		err_at(&c, line, col, "invalid JSON");
-		goto out;
+		err_at(c, line, col, "invalid JSON");
+		return false;
 	}
-
-	/* Strings end up in JSON files of the tree: they must be UTF-8. */
 	for (off = utf8_bad(text, len, 0); off < len; off = utf8_bad(text, len, off + 1)) {
 		jsonpos_linecol(text, len, off, &line, &col);
-		err_at(&c, line, col, "invalid UTF-8 (byte 0x%02x): manifests must be UTF-8",
+		err_at(c, line, col, "invalid UTF-8 (byte 0x%02x): manifests must be UTF-8",
 		       (unsigned char)text[off]);
 	}
-	if (c.nerrs)
-		goto out;
+	return c->nerrs == 0;
+}
 
-	/* cJSON 1.7.15 wants the terminating NUL inside the length it is given,
-	 * or it places errors at the end one byte early; trailing garbage is
-	 * checked here rather than by require_null_terminated, for the same
-	 * reason.  cJSON cannot tell a failed allocation from bad syntax: out of
-	 * memory, a good file reads as "invalid JSON", and is refused, which
-	 * keeps what runs running. */
-	buf = malloc(len + 1);
-	if (!buf) {
-		c.oom = true;
-		goto out;
-	}
-	memcpy(buf, text, len);
-	buf[len] = '\0';
+/* Parse buf (len bytes, NUL after them) into a cJSON tree, or NULL with an
+ * error at the place cJSON stopped.
+ * cJSON 1.7.15 wants the terminating NUL inside the length it is given, or
+ * it places errors at the end one byte early; trailing garbage is checked
+ * here rather than by require_null_terminated, for the same reason.  cJSON
+ * cannot tell a failed allocation from bad syntax: out of memory, a good
+ * file reads as "invalid JSON", and is refused, which keeps what runs
+ * running. */
+static cJSON *parse_json(struct ctx *c, const char *buf, size_t len)
+{
+	const char *end = NULL;
+	unsigned line, col;
+	cJSON *root;
+	size_t off;
+
 	pthread_mutex_lock(&cjson_parse_lock);
 	root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 0);
 	pthread_mutex_unlock(&cjson_parse_lock);
@@ -1516,26 +1542,64 @@ int manifest_parse(const char *file, const char *text, size_t len,
 		while (off < len && (unsigned char)buf[off] <= 32)
 			off++;
 	if (!root || off < len) {
+		cJSON_Delete(root);
 		jsonpos_linecol(buf, len, off, &line, &col);
-		err_at(&c, line, col, "invalid JSON");
-		goto out;
+		err_at(c, line, col, "invalid JSON");
+		return NULL;
 	}
+	return root;
+}
 
+/* Where every value is (for errors by line and column), and no NUL
+ * character in any string: 0, or -ENOMEM. */
+static int map_positions(struct ctx *c, const char *buf, size_t len, const cJSON *root)
+{
 	/* -EINVAL here would be a walker bug: errors then fall back to 1:1. */
-	if (jsonpos_build(&c.pos, buf, len, root) == -ENOMEM) {
+	if (jsonpos_build(&c->pos, buf, len, root) == -ENOMEM)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->pos.n; i++) {
+		const struct jsonpos *p = &c->pos.v[i];
+
+		if (p->key_nul)
+			err_at(c, p->key_line, p->key_col, "NUL character (\\u0000) in a string");
+		if (p->nul)
+			err_at(c, p->line, p->col, "NUL character (\\u0000) in a string");
+	}
+	return 0;
+}
+
+int manifest_parse(const char *file, const char *text, size_t len,
+		   const struct manifest_defaults *defs, struct manifest_result *out)
+{
+	struct ctx c = {
+		.file = file ? file : "(manifest)",
+		.defs = defs ? defs : &builtin_defs,
+	};
+	struct spec_list l = { 0 };
+	cJSON *root = NULL;
+	char *buf = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!text)
+		len = 0;
+	if (!check_bytes(&c, text, len))
+		goto out;
+	buf = malloc(len + 1);
+	if (!buf) {
 		c.oom = true;
 		goto out;
 	}
-	for (size_t i = 0; i < c.pos.n; i++) {
-		const struct jsonpos *p = &c.pos.v[i];
-
-		if (p->key_nul)
-			err_at(&c, p->key_line, p->key_col, "NUL character (\\u0000) in a string");
-		if (p->nul)
-			err_at(&c, p->line, p->col, "NUL character (\\u0000) in a string");
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	root = parse_json(&c, buf, len);
+	if (!root)
+		goto out;
+	if (map_positions(&c, buf, len, root) < 0) {
+		c.oom = true;
+		goto out;
 	}
 	check_document(&c, root, &l);
-
 out:
 	r = finish(&c, &l, out);
 	free_specs(l.v, l.n);

@@ -275,30 +275,42 @@ static void fd_shortage(char *err, size_t len, int r)
 		 "raise LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur);
 }
 
-void rt_spawn(struct runtime *rt, int64_t mono)
+/* Launch the manifest's command: 0, or -errno with the reason in err. */
+static int launch_command(struct runtime *rt, struct spawn_result *res, char *err, size_t len)
 {
 	const struct rt_spec *s = rt->spec;
-	char err[300];
-	struct spawn_result res;
-	char **cmd;
+	char **cmd = calloc(s->nargs + 1, sizeof(char *));
 	size_t i;
 	int r;
 
-	cmd = calloc(s->nargs + 1, sizeof(char *));
 	if (!cmd) {
-		launch_failed(rt, "out of memory");
-		return;
+		snprintf(err, len, "out of memory");
+		return -ENOMEM;
 	}
 	cmd[0] = s->command;
 	for (i = 0; i < s->nargs; i++)
 		cmd[i + 1] = s->args[i];
-	r = rt_launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, &res, err, sizeof(err));
+	r = rt_launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, res, err, len);
 	free(cmd);
 	if (r < 0) {
 		rt_drop_cg(&rt->cg);   /* nothing was born in it */
 		rt->in_cg = false;
 		if (r == -EMFILE || r == -ENFILE)
-			fd_shortage(err, sizeof(err), r);
+			fd_shortage(err, len, r);
+	}
+	return r;
+}
+
+void rt_spawn(struct runtime *rt, int64_t mono)
+{
+	const struct rt_spec *s = rt->spec;
+	struct fsm_in in = { .has_probe = s->health.type != PROBE_NONE,
+			     .startup_timeout_ms = s->health.startup_timeout_ms };
+	struct spawn_result res;
+	char err[300];
+	cJSON *p;
+
+	if (launch_command(rt, &res, err, sizeof(err)) < 0) {
 		launch_failed(rt, err);
 		return;
 	}
@@ -308,14 +320,9 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	rt->stop_timed_out = false;
 	rt->started_wall = now_ms();
 	rt->started_mono = mono;
-	{
-		struct fsm_in in = { .has_probe = s->health.type != PROBE_NONE,
-				     .startup_timeout_ms = s->health.startup_timeout_ms };
-
-		fsm_step(&rt->fsm, EV_SPAWNED, &in, mono);
-	}
+	fsm_step(&rt->fsm, EV_SPAWNED, &in, mono);
 	rt->latched = false;
-	rt->ever_ready = false;
+	rt->ever_ready = !in.has_probe;
 	rt->probe_failures = 0;
 	rt->startup_probes = 0;
 	rt->has_probe_result = false;
@@ -326,18 +333,13 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	proc_scan_forget();
 	log_info("runtime[%s]: started pid %d: %s%s", s->id, (int)rt->pid, s->command,
 		 rt->in_cg ? "" : cg_enabled() ? " (not in a cgroup)" : "");
-	if (s->health.type == PROBE_NONE) {
-		rt->ever_ready = true;
-		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
-	} else {
+	if (in.has_probe)
 		rt_set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check");
-	}
-	{
-		cJSON *p = rt_payload(rt);
-
-		cJSON_AddNumberToObject(p, "pid", rt->pid);
-		events_emit("runtime.started", p);
-	}
+	else
+		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
+	p = rt_payload(rt);
+	cJSON_AddNumberToObject(p, "pid", rt->pid);
+	events_emit("runtime.started", p);
 }
 
 /* ---- the life cycle: fsm.c decides, this carries it out ---- */
@@ -863,15 +865,14 @@ void rt_check_deadlines(struct runtime *rt, int64_t mono)
 
 /* ---- creation and removal ---- */
 
-struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
+/* A runtime with nothing running: its fields, its ring, its saved state. */
+static struct runtime *rt_new(struct rt_spec *spec, const char *source, int64_t now)
 {
 	struct runtime *rt = calloc(1, sizeof(*rt));
-	int r;
+	char why[PATH_MAX + 100];
 
-	if (!rt) {
-		rt_spec_free(spec);
+	if (!rt)
 		return NULL;
-	}
 	rt->spec = spec;
 	snprintf(rt->source, sizeof(rt->source), "%s", source);
 	rt->loaded_at = now;
@@ -882,21 +883,24 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 	rt->exit_code = rt->exit_sig = -1;
 	rt->ring = logring_new(spec->ring_bytes);
 	budget_init(&rt->budget, spec->max_restarts, spec->window_seconds);
-	{
-		char why[PATH_MAX + 100];
-
-		if (persist_load(spec->id, &rt->desired, &rt->budget, now, why, sizeof(why)) < 0 && why[0])
-			rt->state_note = strdup(why);
-	}
+	if (persist_load(spec->id, &rt->desired, &rt->budget, now, why, sizeof(why)) < 0 && why[0])
+		rt->state_note = strdup(why);
 	persist_log_path(spec->id, rt->log_path, sizeof(rt->log_path));
-	r = rt->ring ? reg_rt_add(spec->id, rt->ring, &rt->slot, &rt->gen) : -ENOMEM;
-	if (r < 0) {
-		log_warnx("runtime[%s]: cannot register: %s", spec->id, strerror(-r));
-		logring_free(rt->ring);
-		rt_spec_free(spec);
-		free(rt);
-		return NULL;
-	}
+	rt->state = ST_UNKNOWN;
+	rt->ev_state = ST_UNKNOWN;
+	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
+	snprintf(rt->ctl_last, sizeof(rt->ctl_last),
+		 "no command yet (verbs: start, stop, restart, restore, reset-budget, kill SIG)\n");
+	return rt;
+}
+
+/* A slot in the registry and in sup.rts: 0, or -errno. */
+static int rt_register(struct runtime *rt)
+{
+	int r = rt->ring ? reg_rt_add(rt->spec->id, rt->ring, &rt->slot, &rt->gen) : -ENOMEM;
+
+	if (r < 0)
+		return r;
 	if (rt->slot >= sup.nrts) {
 		size_t n = sup.nrts ? sup.nrts : 64;
 		struct runtime **nr;
@@ -906,30 +910,40 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 		nr = realloc(sup.rts, n * sizeof(*nr));
 		if (!nr) {
 			reg_rt_remove(rt->slot);
-			logring_free(rt->ring);
-			rt_spec_free(spec);
-			free(rt);
-			return NULL;
+			return -ENOMEM;
 		}
 		memset(nr + sup.nrts, 0, (n - sup.nrts) * sizeof(*nr));
 		sup.rts = nr;
 		sup.nrts = n;
 	}
 	sup.rts[rt->slot] = rt;
+	return 0;
+}
+
+struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
+{
+	struct runtime *rt = rt_new(spec, source, now);
+	cJSON *p;
+	int r;
+
+	if (!rt) {
+		rt_spec_free(spec);
+		return NULL;
+	}
+	if ((r = rt_register(rt)) < 0) {
+		log_warnx("runtime[%s]: cannot register: %s", spec->id, strerror(-r));
+		logring_free(rt->ring);
+		free(rt->state_note);
+		rt_spec_free(spec);
+		free(rt);
+		return NULL;
+	}
 	reg_dir_touch(TOP_RUNTIMES, now);
 	fs_inval_attr(TOP_RUNTIMES);
-	rt->state = ST_UNKNOWN;
-	snprintf(rt->summary, sizeof(rt->summary), "Loaded");
-	snprintf(rt->ctl_last, sizeof(rt->ctl_last),
-		 "no command yet (verbs: start, stop, restart, restore, reset-budget, kill SIG)\n");
-	rt->ev_state = ST_UNKNOWN;
-	{
-		cJSON *p = rt_payload(rt);
-
-		cJSON_AddStringToObject(p, "source", rt->source);
-		events_emit("runtime.added", p);
-		rt->announced = true;
-	}
+	p = rt_payload(rt);
+	cJSON_AddStringToObject(p, "source", rt->source);
+	events_emit("runtime.added", p);
+	rt->announced = true;
 	if (rt->desired == DESIRED_DOWN)
 		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 	else if (spec->auto_start && !sup.shutting_down)

@@ -163,17 +163,76 @@ static bool dangling(const char *path, const char *name, int open_errno,
 	return true;
 }
 
+/* Why a manifest with this mode and owner must not run, or NULL. */
+static const char *unsafe_owner(const struct stat *st, char *why, size_t len)
+{
+	if (st->st_mode & 022) {
+		snprintf(why, len, "the file is %s-writable (mode %04o)",
+			 (st->st_mode & 002) ? "world" : "group", (unsigned)(st->st_mode & 07777));
+		return why;
+	}
+	if (st->st_uid != 0 && st->st_uid != sup.uid) {
+		snprintf(why, len, "the file is owned by uid %u, not by root or the supervisor's user",
+			 (unsigned)st->st_uid);
+		return why;
+	}
+	return NULL;
+}
+
+/* Read an open regular file of st->st_size bytes into *buf (NUL-ended):
+ * 0, or an error message for the file. */
+static const char *read_all(int fd, const struct stat *st, char **buf, size_t *len)
+{
+	ssize_t n;
+
+	*len = 0;
+	*buf = malloc((size_t)st->st_size + 1);
+	if (!*buf)
+		return "out of memory";
+	while (*len <= (size_t)st->st_size) {
+		n = read(fd, *buf + *len, (size_t)st->st_size + 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	if (*len > (size_t)st->st_size) {
+		/* grew while we read: a writer is busy; its close brings us back */
+		free(*buf);
+		*buf = NULL;
+		return "file changed while being read";
+	}
+	(*buf)[*len] = '\0';
+	return NULL;
+}
+
+/* A manifest that must not run is refused, and says what it would run. */
+static void reject_unsafe(const char *name, const char *perm, struct manifest_result *res)
+{
+	char cmd[512] = "";
+	size_t i, k;
+
+	if (!res->nspecs) {
+		manifest_add_error(res, name, 1, 1, "rejected: %s", perm);
+		return;
+	}
+	k = (size_t)snprintf(cmd, sizeof(cmd), "%s", res->specs[0]->command);
+	for (i = 0; i < res->specs[0]->nargs && k < sizeof(cmd); i++)
+		k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, " %s", res->specs[0]->args[i]);
+	manifest_add_error(res, name, 1, 1, "rejected: %s; it would run: %s (chmod go-w, chown root)",
+			   perm, cmd);
+}
+
 /* Read and check one file: parse errors, permissions, cross-file ids.
  * *sig identifies what was read (bytes, mode, owner). */
 static void load_file(const char *name, struct manifest_result *res, bool *gone, uint64_t *sig)
 {
-	char path[PATH_MAX], *buf = NULL;
+	char path[PATH_MAX], *buf = NULL, why[200];
+	const char *perm, *err;
 	struct stat st;
-	int fd;
 	size_t len = 0;
-	ssize_t n;
-	const char *perm = NULL;
-	char why[200];
+	int fd;
 
 	*gone = false;
 	*sig = 0;
@@ -185,11 +244,10 @@ static void load_file(const char *name, struct manifest_result *res, bool *gone,
 
 		if ((e == ENOENT || e == ELOOP || e == ENOTDIR) && dangling(path, name, e, res, sig))
 			return;
-		if (e == ENOENT || e == ENOTDIR) {
+		if (e == ENOENT || e == ENOTDIR)
 			*gone = true;
-			return;
-		}
-		manifest_add_error(res, name, 1, 1, "cannot open: %s", strerror(e));
+		else
+			manifest_add_error(res, name, 1, 1, "cannot open: %s", strerror(e));
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -203,59 +261,21 @@ static void load_file(const char *name, struct manifest_result *res, bool *gone,
 				   (long long)st.st_size, MANIFEST_MAX_BYTES);
 		return;
 	}
-	if (st.st_mode & 022) {
-		snprintf(why, sizeof(why), "the file is %s-writable (mode %04o)",
-			 (st.st_mode & 002) ? "world" : "group", (unsigned)(st.st_mode & 07777));
-		perm = why;
-	} else if (st.st_uid != 0 && st.st_uid != sup.uid) {
-		snprintf(why, sizeof(why), "the file is owned by uid %u, not by root or the supervisor's user",
-			 (unsigned)st.st_uid);
-		perm = why;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		manifest_add_error(res, name, 1, 1, "out of memory");
-		return;
-	}
-	while (len <= (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
+	perm = unsafe_owner(&st, why, sizeof(why));
+	err = read_all(fd, &st, &buf, &len);
 	close(fd);
-	if (len > (size_t)st.st_size) {
-		/* grew while we read: a writer is busy; its close brings us back */
-		free(buf);
-		manifest_add_error(res, name, 1, 1, "file changed while being read");
+	if (err) {
+		manifest_add_error(res, name, 1, 1, "%s", err);
 		return;
 	}
 	*sig = fnv(fnv(fnv(0xcbf29ce484222325ULL, buf, len), &st.st_mode, sizeof(st.st_mode)),
 		   &st.st_uid, sizeof(st.st_uid));
 	manifest_parse(name, buf, len, &sup.defs, res);
 	free(buf);
-	if (perm) {
-		char cmd[512] = "";
-		size_t i, k;
-
-		if (res->nspecs) {
-			const struct rt_spec *s = res->specs[0];
-
-			k = (size_t)snprintf(cmd, sizeof(cmd), "%s", s->command);
-			for (i = 0; i < s->nargs && k < sizeof(cmd); i++)
-				k += (size_t)snprintf(cmd + k, sizeof(cmd) - k, " %s", s->args[i]);
-			manifest_add_error(res, name, 1, 1, "rejected: %s; it would run: %s (chmod go-w, chown root)",
-					   perm, cmd);
-		} else {
-			manifest_add_error(res, name, 1, 1, "rejected: %s", perm);
-		}
-		return;
-	}
-	/* ids must be unique across files too: the first file keeps it */
-	check_foreign_ids(name, res);
+	if (perm)
+		reject_unsafe(name, perm, res);
+	else
+		check_foreign_ids(name, res);   /* ids are unique across files: the first keeps it */
 }
 
 static void remove_file(const char *name)
@@ -654,15 +674,47 @@ void scan_on_inotify(void)
 		scan_folder(true);
 }
 
+/* --check: the ids seen so far, and in which file. */
+struct seen_id {
+	char id[RT_ID_MAX + 1];
+	char file[256];
+};
+
+/* A duplicate of an id another file defined is an error, as the daemon
+ * would see it; then this file's ids are remembered. */
+static void check_seen(const char *name, struct manifest_result *res, struct seen_id **seen,
+		       size_t *nseen)
+{
+	size_t k, s;
+
+	for (k = 0; k < res->nspecs && !res->nerrors; k++) {
+		for (s = 0; s < *nseen; s++)
+			if (strcmp((*seen)[s].id, res->specs[k]->id) == 0)
+				break;
+		if (s < *nseen) {
+			manifest_add_error(res, name, res->specs[k]->id_line, res->specs[k]->id_col,
+					   "duplicate id \"%s\" (already defined in %s)",
+					   res->specs[k]->id, (*seen)[s].file);
+			break;
+		}
+	}
+	for (k = 0; k < res->nspecs; k++) {
+		struct seen_id *ns = realloc(*seen, (*nseen + 1) * sizeof(**seen));
+
+		if (!ns)
+			break;
+		*seen = ns;
+		snprintf(ns[*nseen].id, sizeof(ns[*nseen].id), "%s", res->specs[k]->id);
+		snprintf(ns[*nseen].file, sizeof(ns[*nseen].file), "%s", name);
+		(*nseen)++;
+	}
+}
+
 int scan_check(void)
 {
 	char **names;
-	size_t n, i, k, bad = 0, total = 0;
-	struct {
-		char id[RT_ID_MAX + 1];
-		char file[256];
-	} *seen = NULL;
-	size_t nseen = 0;
+	size_t n, i, k, bad = 0, total = 0, nseen = 0;
+	struct seen_id *seen = NULL;
 
 	if (list_names(&names, &n) < 0) {
 		fprintf(stderr, "arw-supervisor: cannot list %s: %s\n", sup.manifests, strerror(errno));
@@ -675,31 +727,7 @@ int scan_check(void)
 
 		load_file(names[i], &res, &gone, &sig);
 		if (!gone) {
-			/* duplicates across files, as the daemon would see them */
-			for (k = 0; k < res.nspecs && !res.nerrors; k++) {
-				size_t s;
-
-				for (s = 0; s < nseen; s++)
-					if (strcmp(seen[s].id, res.specs[k]->id) == 0)
-						break;
-				if (s < nseen) {
-					manifest_add_error(&res, names[i], res.specs[k]->id_line,
-							   res.specs[k]->id_col,
-							   "duplicate id \"%s\" (already defined in %s)",
-							   res.specs[k]->id, seen[s].file);
-					break;
-				}
-			}
-			for (k = 0; k < res.nspecs; k++) {
-				void *ns = realloc(seen, (nseen + 1) * sizeof(*seen));
-
-				if (!ns)
-					break;
-				seen = ns;
-				snprintf(seen[nseen].id, sizeof(seen[nseen].id), "%s", res.specs[k]->id);
-				snprintf(seen[nseen].file, sizeof(seen[nseen].file), "%s", names[i]);
-				nseen++;
-			}
+			check_seen(names[i], &res, &seen, &nseen);
 			for (k = 0; k < res.nerrors; k++)
 				printf("error %s\n", res.errors[k]);
 			if (res.nerrors)

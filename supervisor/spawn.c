@@ -116,19 +116,15 @@ static bool numeric(const char *s, unsigned long *out)
 	return !*end && !errno && *out < (unsigned long)UINT32_MAX;
 }
 
-int spawn_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
-	      gid_t **groups, int *ngroups, char *err, size_t errlen)
+/* The manifest's user (a name or a number) and group: the ids, and the
+ * user's name when it has a passwd entry. */
+static int resolve_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
+		       char *name, size_t nlen, char *err, size_t errlen)
 {
 	struct passwd *pw = NULL;
 	struct group *gr;
 	unsigned long n;
-	char name[256] = "";
-	int cnt = 0;
 
-	*uid = geteuid();
-	*gid = getegid();
-	*groups = NULL;
-	*ngroups = 0;
 	if (user) {
 		if (numeric(user, &n)) {
 			*uid = (uid_t)n;
@@ -145,7 +141,7 @@ int spawn_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
 		if (pw) {
 			*uid = pw->pw_uid;
 			*gid = pw->pw_gid;
-			snprintf(name, sizeof(name), "%s", pw->pw_name);
+			snprintf(name, nlen, "%s", pw->pw_name);
 		}
 	}
 	if (group) {
@@ -158,19 +154,24 @@ int spawn_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
 			return -ENOENT;
 		}
 	}
-	/* supplementary groups: the user's, else none but the primary one */
+	return 0;
+}
+
+/* The supplementary groups: the user's, else none but the primary one. */
+static int supplementary(const char *name, gid_t gid, gid_t **groups, int *ngroups)
+{
+	int cnt = 0;
+	gid_t *g;
+
 	if (name[0]) {
 		cnt = 32;
 		for (;;) {
-			gid_t *g = realloc(*groups, (size_t)cnt * sizeof(gid_t));
 			int want = cnt;
 
-			if (!g) {
-				snprintf(err, errlen, "out of memory");
+			if (!(g = realloc(*groups, (size_t)cnt * sizeof(gid_t))))
 				return -ENOMEM;
-			}
 			*groups = g;
-			if (getgrouplist(name, *gid, g, &cnt) >= 0)
+			if (getgrouplist(name, gid, g, &cnt) >= 0)
 				break;
 			if (cnt <= want || cnt > 65536) {
 				cnt = 0;
@@ -179,18 +180,31 @@ int spawn_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
 		}
 	}
 	if (cnt < 1) {
-		gid_t *g = realloc(*groups, sizeof(gid_t));
-
-		if (!g) {
-			snprintf(err, errlen, "out of memory");
+		if (!(g = realloc(*groups, sizeof(gid_t))))
 			return -ENOMEM;
-		}
 		*groups = g;
-		g[0] = *gid;
+		g[0] = gid;
 		cnt = 1;
 	}
 	*ngroups = cnt;
 	return 0;
+}
+
+int spawn_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
+	      gid_t **groups, int *ngroups, char *err, size_t errlen)
+{
+	char name[256] = "";
+	int r;
+
+	*uid = geteuid();
+	*gid = getegid();
+	*groups = NULL;
+	*ngroups = 0;
+	if ((r = resolve_ids(user, group, uid, gid, name, sizeof(name), err, errlen)) < 0)
+		return r;
+	if ((r = supplementary(name, *gid, groups, ngroups)) < 0)
+		snprintf(err, errlen, "out of memory");
+	return r;
 }
 
 /* May the daemon switch to uid/gid?  Root can; anyone else only with
