@@ -31,12 +31,12 @@ WARN    += -Werror
 endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c17 -D_GNU_SOURCE -DFUSE_USE_VERSION=312 -MMD -MP $(WARN) -fstack-protector-strong \
-           -D_FORTIFY_SOURCE=2 -Isupervisor -Ifs $(PKG_CFLAGS) $(SANFLAGS)
+           -D_FORTIFY_SOURCE=2 -Icore -Isupervisor -Ifs $(PKG_CFLAGS) $(SANFLAGS)
 LDFLAGS += -Wl,-z,relro,-z,now $(SANFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
 # Everything but main.c goes into one archive that the unit tests link too.
-LIB_SRC := $(filter-out supervisor/main.c,$(wildcard supervisor/*.c fs/*.c))
+LIB_SRC := $(filter-out supervisor/main.c,$(wildcard core/*.c supervisor/*.c fs/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -33,10 +33,10 @@ pkg-config --exists libcjson || { echo "run.sh: libcjson not found by pkg-config
 
 CFLAGS=(-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-Wall -Wextra -Isupervisor -Ifs)
+	-Wall -Wextra -Icore -Isupervisor -Ifs)
 read -r -a cjson_cflags <<<"$(pkg-config --cflags libcjson)"
 read -r -a cjson_libs <<<"$(pkg-config --libs libcjson)"
-SRC=(supervisor/manifest.c supervisor/jsonpos.c supervisor/jsontext.c fs/ctl.c)
+SRC=(core/manifest.c core/spec.c core/jsonpos.c core/jsontext.c core/utf8.c core/ctl.c)
 
 mkdir -p "$out/crashes" "$out/logs"
 for t in $FUZZ_TARGETS; do

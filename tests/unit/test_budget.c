@@ -1,5 +1,5 @@
 /*
- * test_budget.c - unit tests of supervisor/budget.c (pure: an injected clock,
+ * test_budget.c - unit tests of core/budget.c (pure: an injected clock,
  * no fd).  Times are ms since the epoch.
  */
 #include "budget.h"

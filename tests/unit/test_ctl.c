@@ -1,5 +1,5 @@
 /*
- * test_ctl.c - unit tests of fs/ctl.c (pure parsing of ctl writes).  Every
+ * test_ctl.c - unit tests of core/ctl.c (pure parsing of ctl writes).  Every
  * input is copied into a heap buffer of exactly its length, not NUL-terminated,
  * so an ASan build catches any read past `len`.
  */

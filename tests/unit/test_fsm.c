@@ -1,5 +1,5 @@
 /*
- * test_fsm.c - unit tests of supervisor/fsm.c, the runtime life cycle as a
+ * test_fsm.c - unit tests of core/fsm.c, the runtime life cycle as a
  * transition table (pure: the clock is a number passed in).
  */
 #include "fsm.h"

@@ -1,19 +1,17 @@
 /*
- * manifest.h - parsed runtime manifests (pure: no fd, no clock, no FUSE).
- *
- * manifest_parse() turns the text of one manifest file into runtime specs, or
- * into a list of "file:line:col: message" errors.  A file with any error yields
- * no specs at all: the caller keeps what was running.  Safe from any thread.
+ * spec.h - a runtime's spec: what one manifest entry asks for, with every
+ * default filled in.  Immutable once sealed and refcounted; copied,
+ * compared, rendered and freed here (spec.c).  Pure: no fd, no clock.
+ * manifest.c makes them from a file's text.
  */
-#ifndef ARW_MANIFEST_H
-#define ARW_MANIFEST_H
+#ifndef ARW_SPEC_H
+#define ARW_SPEC_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MANIFEST_MAX_BYTES (1024 * 1024)
 #define RT_ID_MAX 64
 
 enum accel {
@@ -91,25 +89,9 @@ struct manifest_defaults {
 	int interval_ms;        /* ARW_RUNTIME_HEALTH_INTERVAL_MS, 5000 */
 };
 
-struct manifest_result {
-	struct rt_spec **specs;  /* nspecs entries; empty when nerrors > 0 */
-	size_t nspecs;
-	char **errors;           /* "file:line:col: message", no trailing newline */
-	size_t nerrors;
-};
-
-/* Parse `len` bytes of `text` (need not be NUL-terminated).  `file` is the name
- * used in error messages (the base name of the manifest).  Returns 0 when the
- * file is good, -EINVAL when out->errors holds at least one error, -ENOMEM. */
-int manifest_parse(const char *file, const char *text, size_t len,
-		   const struct manifest_defaults *defs, struct manifest_result *out);
-void manifest_result_free(struct manifest_result *res);
-
-/* Add an error to a result (used by the folder scanner for cross-file checks:
- * duplicate ids, permissions, size).  Drops the specs, as any error does. */
-int manifest_add_error(struct manifest_result *res, const char *file,
-		       unsigned line, unsigned col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+/* A spec with every default in place (from d), string fields NULL but for
+ * the health check's method, and an empty argv; NULL when out of memory. */
+struct rt_spec *rt_spec_new(const struct manifest_defaults *d);
 
 /* The effective manifest with every default filled in, as pretty JSON with a
  * trailing newline.  Caller frees. */
@@ -128,10 +110,21 @@ void rt_spec_free(struct rt_spec *s);
 /* Render json and probe_target if not yet done.  0 or -ENOMEM. */
 int rt_spec_seal(struct rt_spec *s);
 
-/* Name tables shared by the renderers. */
-const char *accel_name(enum accel a);          /* "cpu", "gpu_cuda", ... */
+/* Free an argv-like array of n strings, and n key/value pairs. */
+void spec_strv_free(char **v, size_t n);
+void spec_kv_free(struct kv *kv, size_t n);
+
+/* Names, as manifests write them and the tree shows them. */
+extern const char *const accel_names[ACCEL_COUNT];   /* "cpu", "gpu_cuda", ... */
+extern const char *const restart_policy_names[3];
+extern const char *const modality_names[3];          /* "text", "audio", "vision" */
+extern const unsigned modality_bits[3];
+const char *accel_name(enum accel a);
 const char *restart_policy_name(enum restart_policy p);
-bool manifest_file_ignored(const char *name);  /* dotfiles, *~, *.swp, *.tmp, .#*, not *.json */
+/* A stop signal's name ("TERM"), NULL for one shown as a number. */
+const char *stop_signal_name(int sig);
+/* "TERM", "SIGTERM", "term": the stop signal, or 0. */
+int stop_signal_by_name(const char *name);
 bool rt_id_valid(const char *id);
 
 #endif
