@@ -1,9 +1,10 @@
 /*
  * health.c - a runtime's health: when to probe (soon and backing off until
  * the first pass, then every interval_ms), what a result means (loading,
- * ready, degraded, a restart after failure_threshold failures), and exec
- * probes, each a short-lived child in the probes' cgroup of its runtime.
- * HTTP and TCP probes run in probe.c.  Loop thread.
+ * ready, degraded, a restart after failure_threshold failures).  Every
+ * kind of probe runs in probe.c and reports to rt_on_probe; an exec probe is
+ * born through the runtime's launch path into its probes' cgroup (xops).
+ * Loop thread.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -108,6 +109,57 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 	}
 }
 
+/* ---- exec probes: probe.c runs them; these put them in the runtime's
+ * probes cgroup, through its launch path ---- */
+
+static int xlaunch(void *opsctx, char *const *argv, size_t argc, struct spawn_result *res,
+		   char *err, size_t errlen)
+{
+	struct runtime *rt = opsctx;
+	int r = rt_launch(rt, argv, argc, true, &rt->xin_cg, res, err, errlen);
+
+	if (r < 0) {
+		rt_drop_cg(&rt->xcg);   /* nothing was born in it */
+		rt->xin_cg = false;
+	}
+	return r;
+}
+
+static void xkill(void *opsctx, pid_t pgid)
+{
+	struct runtime *rt = opsctx;
+
+	if (rt->xin_cg && cg_populated(&rt->xcg) != 0)
+		cg_kill(&rt->xcg);
+	kill(-pgid, SIGKILL);
+}
+
+static int xpopulated(void *opsctx)
+{
+	struct runtime *rt = opsctx;
+
+	return rt->xin_cg ? cg_populated(&rt->xcg) : -1;
+}
+
+static bool xdone(void *opsctx, struct probe *p)
+{
+	struct runtime *rt = opsctx;
+
+	if (rt->xprobe == p)
+		rt->xprobe = NULL;
+	if (rt->probe == p)
+		rt->probe = NULL;
+	rt_drop_cg(&rt->xcg);
+	rt->xin_cg = false;
+	if (rt->removing && rt->pid <= 0) {
+		rt_remove(rt);   /* it was waiting for this probe's group */
+		return true;
+	}
+	return false;
+}
+
+static const struct probe_exec_ops xops = { xlaunch, xkill, xpopulated, xdone };
+
 void rt_probe_now(struct runtime *rt)
 {
 	const struct health_spec *h = &rt->spec->health;
@@ -117,172 +169,19 @@ void rt_probe_now(struct runtime *rt)
 				       h->timeout_ms, rt_on_probe, rt);
 	else if (h->type == PROBE_TCP)
 		rt->probe = probe_tcp(h->tcp, h->timeout_ms, rt_on_probe, rt);
-	else if (h->type == PROBE_EXEC) {
-		rt_xprobe_start(rt);
-		return;
-	}
+	else if (h->type == PROBE_EXEC)
+		rt->probe = rt->xprobe = probe_exec(h->exec, h->nexec, h->timeout_ms, &xops, rt,
+						    rt_on_probe, rt);
 	if (!rt->probe)
 		next_probe(rt, h->interval_ms, mono_ms());
 }
 
-/* ---- exec probes: a short-lived child per check, in its own group ---- */
-
-static void xprobe_close(struct runtime *rt)
-{
-	if (rt->xpidfd >= 0) {
-		loop_unwatch(rt->xpidfd);
-		close(rt->xpidfd);
-		rt->xpidfd = -1;
-	}
-	if (rt->xoutfd >= 0) {
-		loop_unwatch(rt->xoutfd);
-		close(rt->xoutfd);
-		rt->xoutfd = -1;
-	}
-}
-
-static void on_xprobe_exit(void *ctx, uint32_t events)
-{
-	(void)events;
-	rt_xprobe_reap(ctx);
-}
-
-static void on_xprobe_output(void *ctx, uint32_t events);
-
-void rt_xprobe_start(struct runtime *rt)
-{
-	const struct rt_spec *s = rt->spec;
-	char err[300];
-	struct spawn_result res;
-	struct probe_outcome o;
-	int r;
-
-	memset(&o, 0, sizeof(o));
-	r = rt_launch(rt, s->health.exec, s->health.nexec, true, &rt->xin_cg, &res, err, sizeof(err));
-	if (r < 0) {
-		rt_drop_cg(&rt->xcg);   /* nothing was born in it */
-		rt->xin_cg = false;
-		snprintf(o.msg, sizeof(o.msg), "exec probe cannot start: %s", err);
-		rt_on_probe(rt, &o);
-		return;
-	}
-	rt->xpid = res.pid;
-	rt->xpidfd = res.pidfd;
-	rt->xoutfd = res.outfd;
-	rt->xreaping = rt->xtimed_out = rt->xabandoned = false;
-	rt->xlen = 0;
-	rt->xout[0] = '\0';
-	rt->xstarted = mono_ms();
-	rt->xdeadline = rt->xstarted + s->health.timeout_ms;
-	if (rt->xpidfd >= 0)
-		loop_watch(rt->xpidfd, EPOLLIN, on_xprobe_exit, rt);
-	loop_watch(rt->xoutfd, EPOLLIN, on_xprobe_output, rt);
-}
-
-void rt_xprobe_kill(struct runtime *rt)
-{
-	if (rt->xin_cg && cg_populated(&rt->xcg) != 0)
-		cg_kill(&rt->xcg);
-	kill(-rt->xpid, SIGKILL);
-}
-
-/* Reap the exec probe and its group; judge it once nobody is left. */
-void rt_xprobe_reap(struct runtime *rt)
-{
-	struct probe_outcome o;
-	char *nl;
-
-	if (rt->xpid <= 0)
-		return;
-	if (!rt->xreaping) {
-		if (!rt_reap_leader(rt->xpid, &rt->xstatus))
-			return;
-		rt->xreaping = true;
-		rt_xprobe_kill(rt);
-	}
-	if (!rt_reap_members(rt->xpid))
-		return;
-	if (rt->xin_cg && cg_populated(&rt->xcg) == 1)
-		return;   /* cgroup.events brings us back */
-	while (rt->xoutfd >= 0 && rt->xlen < sizeof(rt->xout) - 1) {
-		ssize_t n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
-
-		if (n <= 0)
-			break;
-		rt->xlen += (size_t)n;
-	}
-	rt->xout[rt->xlen] = '\0';
-	if ((nl = strchr(rt->xout, '\n')))
-		*nl = '\0';
-	xprobe_close(rt);
-	rt_drop_cg(&rt->xcg);
-	rt->xin_cg = false;
-	rt->xpid = 0;
-	rt->xreaping = false;
-	memset(&o, 0, sizeof(o));
-	o.latency_ms = mono_ms() - rt->xstarted;
-	if (rt->xtimed_out)
-		snprintf(o.msg, sizeof(o.msg), "no answer within %d ms", rt->spec->health.timeout_ms);
-	else if (rt->xstatus >= 0 && WIFEXITED(rt->xstatus) && WEXITSTATUS(rt->xstatus) == 0)
-		o.ok = true, snprintf(o.msg, sizeof(o.msg), "exit 0%s%s", rt->xout[0] ? ": " : "", rt->xout);
-	else if (rt->xstatus >= 0 && WIFEXITED(rt->xstatus))
-		snprintf(o.msg, sizeof(o.msg), "exit %d%s%s", WEXITSTATUS(rt->xstatus),
-			 rt->xout[0] ? ": " : "", rt->xout);
-	else if (rt->xstatus >= 0 && WIFSIGNALED(rt->xstatus))
-		snprintf(o.msg, sizeof(o.msg), "killed by signal %d", WTERMSIG(rt->xstatus));
-	else
-		snprintf(o.msg, sizeof(o.msg), "exit status lost");
-	if (rt->removing && rt->pid <= 0) {
-		rt_remove(rt);   /* it was waiting for this probe's group */
-		return;
-	}
-	if (!rt->xabandoned)
-		rt_on_probe(rt, &o);
-}
-
-/* Keep the first line or so of its output for the result; drop the rest. */
-static void on_xprobe_output(void *ctx, uint32_t events)
-{
-	struct runtime *rt = ctx;
-
-	(void)events;
-	for (;;) {
-		char sink[4096];
-		ssize_t n;
-
-		if (rt->xoutfd < 0)
-			return;
-		if (rt->xlen < sizeof(rt->xout) - 1)
-			n = read(rt->xoutfd, rt->xout + rt->xlen, sizeof(rt->xout) - 1 - rt->xlen);
-		else
-			n = read(rt->xoutfd, sink, sizeof(sink));
-		if (n > 0) {
-			if (rt->xlen < sizeof(rt->xout) - 1)
-				rt->xlen += (size_t)n;
-			return;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		loop_unwatch(rt->xoutfd);
-		close(rt->xoutfd);
-		rt->xoutfd = -1;
-		return;
-	}
-}
-
 /* Drop whatever probe is in flight; an exec probe's group is killed and
- * reaped later, its result ignored. */
+ * reaped later (rt->xprobe until then), its result ignored. */
 void rt_probe_stop(struct runtime *rt)
 {
 	if (rt->probe) {
 		probe_cancel(rt->probe);
 		rt->probe = NULL;
 	}
-	if (rt->xpid > 0) {
-		rt->xabandoned = true;
-		rt_xprobe_kill(rt);
-	}
 }
-

@@ -382,7 +382,7 @@ static bool anything_running(void)
 	size_t i;
 
 	for (i = 0; i < sup.nrts; i++)
-		if (sup.rts[i] && (sup.rts[i]->pid > 0 || sup.rts[i]->xpid > 0))
+		if (sup.rts[i] && (sup.rts[i]->pid > 0 || sup.rts[i]->xprobe))
 			return true;
 	return false;
 }

@@ -1,7 +1,9 @@
 /*
- * probe.c - HTTP/TCP health probes on libcurl's multi-socket API (see
- * probe.h).  Loop thread only: curl calls back into us from
- * curl_multi_socket_action, which only the loop calls.
+ * probe.c - health probes (see probe.h): HTTP/TCP on libcurl's multi-socket
+ * API, and exec probes, a short-lived child per check.  Loop thread only:
+ * curl calls back into us from curl_multi_socket_action, which only the
+ * loop calls.  Every kind ends the same way, with its callback and an
+ * outcome.
  */
 #include "probe.h"
 
@@ -12,14 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "loop.h"
+#include "spawn.h"
 
 #define PROBE_BODY_MAX 4096
 
 struct probe {
-	CURL *easy;
+	CURL *easy;                  /* HTTP/TCP; NULL for an exec probe */
 	probe_cb cb;
 	void *ctx;
 	int expect_status;
@@ -30,6 +35,19 @@ struct probe {
 	size_t body_len;
 	char body[PROBE_BODY_MAX + 1];
 	struct probe *prev, *next;   /* all probes in flight */
+
+	/* exec probes: the child and its group, until every process is gone */
+	const struct probe_exec_ops *ops;
+	void *opsctx;
+	pid_t pid;
+	int pidfd, outfd;
+	bool reaping;                /* the leader is reaped; the group drains */
+	bool timed_out, abandoned;   /* killed at its deadline; cancelled */
+	int status;                  /* the leader's wait status, -1 lost */
+	int64_t deadline;            /* mono: kill it, or (pid 0) report the failure */
+	char failed[200];            /* it could not start: why */
+	size_t xlen;
+	char xout[160];              /* the first output, for the result */
 };
 
 static CURLM *multi;
@@ -112,6 +130,16 @@ static void probe_free(struct probe *p)
 	if (p->easy) {
 		curl_multi_remove_handle(multi, p->easy);
 		curl_easy_cleanup(p->easy);
+	}
+	if (!p->easy) {
+		if (p->pidfd >= 0) {
+			loop_unwatch(p->pidfd);
+			close(p->pidfd);
+		}
+		if (p->outfd >= 0) {
+			loop_unwatch(p->outfd);
+			close(p->outfd);
+		}
 	}
 	free(p->expect_body);
 	free(p);
@@ -215,6 +243,14 @@ struct probe *probe_tcp(const char *hostport, int timeout_ms, probe_cb cb, void 
 
 void probe_cancel(struct probe *p)
 {
+	if (p && !p->easy) {
+		/* its processes go first: reaped later (a launch that failed is
+		 * finished by the next pass), the result dropped */
+		p->abandoned = true;
+		if (p->pid > 0 && !p->reaping)
+			p->ops->kill(p->opsctx, p->pid);
+		return;
+	}
 	probe_free(p);
 }
 
@@ -281,16 +317,227 @@ static void reap_done(void)
 	}
 }
 
+/* ---- exec probes ---- */
+
+static bool exec_reap(struct probe *p);
+
+static void on_exec_exit(void *ctx, uint32_t events)
+{
+	(void)events;
+	(void)exec_reap(ctx);
+}
+
+/* Keep the first line or so of its output for the result; drop the rest. */
+static void on_exec_output(void *ctx, uint32_t events)
+{
+	struct probe *p = ctx;
+	char sink[4096];
+	ssize_t n;
+
+	(void)events;
+	while (p->outfd >= 0) {
+		if (p->xlen < sizeof(p->xout) - 1)
+			n = read(p->outfd, p->xout + p->xlen, sizeof(p->xout) - 1 - p->xlen);
+		else
+			n = read(p->outfd, sink, sizeof(sink));
+		if (n > 0) {
+			if (p->xlen < sizeof(p->xout) - 1)
+				p->xlen += (size_t)n;
+			return;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		loop_unwatch(p->outfd);
+		close(p->outfd);
+		p->outfd = -1;
+	}
+}
+
+struct probe *probe_exec(char *const *argv, size_t argc, int timeout_ms,
+			 const struct probe_exec_ops *ops, void *opsctx, probe_cb cb, void *ctx)
+{
+	struct probe *p = calloc(1, sizeof(*p));
+	struct spawn_result res;
+	char err[300];
+
+	if (!p)
+		return NULL;
+	p->cb = cb;
+	p->ctx = ctx;
+	p->ops = ops;
+	p->opsctx = opsctx;
+	p->timeout_ms = timeout_ms;
+	p->pidfd = p->outfd = -1;
+	p->started = mono_ms();
+	if (ops->launch(opsctx, argv, argc, &res, err, sizeof(err)) < 0) {
+		/* reported like any result, from the loop's next pass */
+		snprintf(p->failed, sizeof(p->failed), "exec probe cannot start: %s", err);
+		p->deadline = p->started;
+	} else {
+		p->pid = res.pid;
+		p->pidfd = res.pidfd;
+		p->outfd = res.outfd;
+		p->deadline = p->started + timeout_ms;
+		if (p->pidfd >= 0)
+			loop_watch(p->pidfd, EPOLLIN, on_exec_exit, p);
+		loop_watch(p->outfd, EPOLLIN, on_exec_output, p);
+	}
+	p->next = inflight;
+	if (inflight)
+		inflight->prev = p;
+	inflight = p;
+	return p;
+}
+
+static void exec_outcome(struct probe *p, struct probe_outcome *o)
+{
+	char *nl;
+
+	memset(o, 0, sizeof(*o));
+	o->latency_ms = mono_ms() - p->started;
+	p->xout[p->xlen] = '\0';
+	if ((nl = strchr(p->xout, '\n')))
+		*nl = '\0';
+	if (p->failed[0])
+		snprintf(o->msg, sizeof(o->msg), "%s", p->failed);
+	else if (p->timed_out)
+		snprintf(o->msg, sizeof(o->msg), "no answer within %d ms", p->timeout_ms);
+	else if (p->status >= 0 && WIFEXITED(p->status) && WEXITSTATUS(p->status) == 0)
+		o->ok = true, snprintf(o->msg, sizeof(o->msg), "exit 0%s%s", p->xout[0] ? ": " : "", p->xout);
+	else if (p->status >= 0 && WIFEXITED(p->status))
+		snprintf(o->msg, sizeof(o->msg), "exit %d%s%s", WEXITSTATUS(p->status),
+			 p->xout[0] ? ": " : "", p->xout);
+	else if (p->status >= 0 && WIFSIGNALED(p->status))
+		snprintf(o->msg, sizeof(o->msg), "killed by signal %d", WTERMSIG(p->status));
+	else
+		snprintf(o->msg, sizeof(o->msg), "exit status lost");
+}
+
+/* Every process of the probe is gone (or none was born): tell the owner,
+ * then the callback, unless it was cancelled. */
+static void exec_finish(struct probe *p)
+{
+	struct probe_outcome o;
+	probe_cb cb = p->cb;
+	void *ctx = p->ctx;
+	bool report = !p->abandoned, gone = false;
+
+	while (p->outfd >= 0 && p->xlen < sizeof(p->xout) - 1) {
+		ssize_t n = read(p->outfd, p->xout + p->xlen, sizeof(p->xout) - 1 - p->xlen);
+
+		if (n <= 0)
+			break;
+		p->xlen += (size_t)n;
+	}
+	exec_outcome(p, &o);
+	gone = p->ops->done(p->opsctx, p);
+	probe_free(p);
+	if (report && !gone)
+		cb(ctx, &o);
+}
+
+/* Reap the leader and its group; finish once nobody is left (true: p
+ * is freed, and the callbacks may have changed the list of probes). */
+static bool exec_reap(struct probe *p)
+{
+	pid_t w;
+
+	if (p->pid <= 0)
+		return false;
+	if (!p->reaping) {
+		w = waitpid(p->pid, &p->status, WNOHANG);
+		if (w == 0 || (w < 0 && errno != ECHILD))
+			return false;
+		if (w < 0)
+			p->status = -1;
+		p->reaping = true;
+		if (p->pidfd >= 0)
+			loop_unwatch(p->pidfd);   /* it stays readable: no spin while the group drains */
+		p->ops->kill(p->opsctx, p->pid);   /* members never outlive it */
+	}
+	while ((w = waitpid(-p->pid, NULL, WNOHANG)) > 0)
+		;
+	if (w == 0)
+		return false;   /* some still dying: SIGCHLD brings us back */
+	if (p->ops->populated(p->opsctx) == 1)
+		return false;   /* its cgroup's events bring us back */
+	exec_finish(p);
+	return true;
+}
+
+void probe_exec_check(struct probe *p)
+{
+	if (p && !p->easy && p->reaping)
+		(void)exec_reap(p);
+}
+
+bool probe_exec_reap(pid_t pid)
+{
+	struct probe *p;
+
+	for (p = inflight; p; p = p->next) {
+		if (!p->easy && p->pid == pid && !p->reaping) {
+			(void)exec_reap(p);
+			return true;
+		}
+	}
+	return false;
+}
+
+void probe_exec_sigchld(void)
+{
+	struct probe *p;
+
+	/* from the head again after each finish: its callbacks may have
+	 * freed or added probes (each pass finishes one, so this ends) */
+again:
+	for (p = inflight; p; p = p->next)
+		if (!p->easy && p->pid > 0 && (p->reaping || p->pidfd < 0) && exec_reap(p))
+			goto again;
+}
+
+/* Exec probes past their deadline are killed; failed launches reported. */
+static void exec_timeouts(int64_t mono)
+{
+	struct probe *p;
+
+again:
+	for (p = inflight; p; p = p->next) {
+		if (p->easy || !p->deadline || mono < p->deadline)
+			continue;
+		p->deadline = 0;
+		if (p->pid <= 0) {
+			exec_finish(p);   /* frees p; its callback may change the list */
+			goto again;
+		}
+		if (!p->reaping) {
+			p->timed_out = true;
+			p->ops->kill(p->opsctx, p->pid);
+		}
+	}
+}
+
 void probe_timeout(void)
 {
 	int running;
 
-	curl_deadline = 0;
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	reap_done();
+	exec_timeouts(mono_ms());
+	if (curl_deadline && curl_deadline <= mono_ms()) {
+		curl_deadline = 0;
+		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		reap_done();
+	}
 }
 
 int64_t probe_deadline(void)
 {
-	return curl_deadline;
+	const struct probe *p;
+	int64_t d = curl_deadline;
+
+	for (p = inflight; p; p = p->next)
+		if (!p->easy && p->deadline && !p->reaping && (!d || p->deadline < d))
+			d = p->deadline;
+	return d;
 }

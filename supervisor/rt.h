@@ -48,9 +48,6 @@ bool rt_reap_members(pid_t pgid);
 void rt_probe_now(struct runtime *rt);
 void rt_health_failed(struct runtime *rt, const char *why);
 void rt_on_probe(void *ctx, const struct probe_outcome *o);
-void rt_xprobe_reap(struct runtime *rt);
-void rt_xprobe_kill(struct runtime *rt);
-void rt_xprobe_start(struct runtime *rt);
 
 /* output.c */
 /* Read what the process wrote; `all` drains the pipe (the group is gone). */

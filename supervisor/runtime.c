@@ -156,8 +156,8 @@ static void on_xprobe_cg(void *ctx, uint32_t events)
 	struct runtime *rt = ctx;
 
 	(void)events;
-	if (cg_populated(&rt->xcg) == 0 && rt->xpid > 0 && rt->xreaping)
-		rt_xprobe_reap(rt);
+	if (rt->xprobe && cg_populated(&rt->xcg) == 0)
+		probe_exec_check(rt->xprobe);
 }
 
 /* Open the runtime's cgroup (or its probes') and watch its events: false
@@ -397,7 +397,7 @@ static void run(struct runtime *rt, struct fsm_out out, int64_t mono, const char
 			 rt->spec->health.startup_timeout_ms);
 		rt_health_failed(rt, msg);
 	}
-	if ((a & A_PROBE) && !rt->probe && rt->xpid <= 0)
+	if ((a & A_PROBE) && !rt->probe && !rt->xprobe)
 		rt_probe_now(rt);
 }
 
@@ -601,6 +601,11 @@ static void rt_reap(struct runtime *rt)
 	if (!rt->fsm.leader_done) {
 		if (!rt_reap_leader(rt->pid, &status))
 			return;
+		/* A reaped process's pidfd stays readable: stop watching it, or
+		 * the loop would spin while the rest of the group drains (the
+		 * cgroup's events and SIGCHLD bring us back). */
+		if (rt->pidfd >= 0)
+			loop_unwatch(rt->pidfd);
 		rt->has_exit = true;
 		rt->exit_at = now_ms();
 		if (status < 0) {
@@ -648,32 +653,24 @@ static void rt_reap(struct runtime *rt)
 		rt_process_gone(rt);
 }
 
-/* The runtime (or exec probe) whose leader is `pid`, not yet reaped. */
-static struct runtime *leader_of(pid_t pid, bool *probe)
+/* The runtime whose leader is `pid`, not yet reaped. */
+static struct runtime *leader_of(pid_t pid)
 {
 	size_t i;
 
 	for (i = 0; i < sup.nrts; i++) {
 		struct runtime *rt = sup.rts[i];
 
-		if (!rt)
-			continue;
-		if (rt->pid == pid && !rt->fsm.leader_done) {
-			*probe = false;
+		if (rt && rt->pid == pid && !rt->fsm.leader_done)
 			return rt;
-		}
-		if (rt->xpid == pid && !rt->xreaping) {
-			*probe = true;
-			return rt;
-		}
 	}
 	return NULL;
 }
 
 /* Every child that comes to us is reaped, whoever it is: helpers orphaned
  * by a runtime come to the subreaper, and no zombie may stay.  Leaders go
- * to their runtime (which wants the status); the notifier's status is its
- * own business. */
+ * to their runtime or exec probe (which want the status); the notifier's
+ * status is its own business. */
 static void reap_strays(void)
 {
 	int guard;
@@ -681,17 +678,16 @@ static void reap_strays(void)
 	for (guard = 0; guard < 100000; guard++) {
 		siginfo_t si;
 		struct runtime *rt;
-		bool probe = false;
 
 		si.si_pid = 0;
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			return;
 		if (si.si_pid == notify_pid())
 			return;   /* its exit event reaps it, then calls us again */
-		rt = leader_of(si.si_pid, &probe);
-		if (rt && probe)
-			rt_xprobe_reap(rt);
-		else if (rt)
+		if (probe_exec_reap(si.si_pid))
+			continue;
+		rt = leader_of(si.si_pid);
+		if (rt)
 			rt_reap(rt);
 		else
 			waitpid(si.si_pid, NULL, WNOHANG);
@@ -707,10 +703,8 @@ void rt_on_sigchld(void)
 
 		if (rt && rt->pid > 0 && (rt->fsm.leader_done || rt->pidfd < 0))
 			rt_reap(rt);
-		rt = sup.rts[i];   /* rt_reap may have removed it */
-		if (rt && rt->xpid > 0 && (rt->xreaping || rt->xpidfd < 0))
-			rt_xprobe_reap(rt);
 	}
+	probe_exec_sigchld();
 	reap_strays();
 }
 
@@ -759,7 +753,7 @@ void rt_abandon(struct runtime *rt)
 	size_t k = 0;
 	int n, i;
 
-	if (rt->pid <= 0 && rt->xpid <= 0)
+	if (rt->pid <= 0 && !rt->xprobe)
 		return;
 	n = rt_pids(rt, pids, 64);
 	list[0] = '\0';
@@ -785,8 +779,6 @@ int64_t rt_deadline(const struct runtime *rt)
 	int64_t d = 0;
 
 	d = earliest(d, fsm_deadline(&rt->fsm));
-	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out)
-		d = earliest(d, rt->xdeadline);
 	d = earliest(d, rt->republish_at);
 	d = earliest(d, rt->logs_notify_at);
 	d = earliest(d, rt->save_retry_at);
@@ -825,10 +817,6 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 	/* (no life-cycle timer removes the runtime: rt stays valid) */
 	while ((ev = fsm_due(&rt->fsm, mono)) != EV_NONE)
 		run(rt, fsm_step(&rt->fsm, ev, NULL, mono), mono, NULL);
-	if (rt->xpid > 0 && !rt->xreaping && !rt->xtimed_out && mono >= rt->xdeadline) {
-		rt->xtimed_out = true;
-		rt_xprobe_kill(rt);
-	}
 	if (rt->logs_notify_at && mono >= rt->logs_notify_at)
 		rt_logs_notify(rt, mono);
 	if (rt->republish_at && mono >= rt->republish_at) {
@@ -877,7 +865,6 @@ static struct runtime *rt_new(struct rt_spec *spec, const char *source, int64_t 
 	snprintf(rt->source, sizeof(rt->source), "%s", source);
 	rt->loaded_at = now;
 	rt->pidfd = rt->outfd = rt->logfd = -1;
-	rt->xpidfd = rt->xoutfd = -1;
 	rt->cg = (struct cg)CG_INIT;
 	rt->xcg = (struct cg)CG_INIT;
 	rt->exit_code = rt->exit_sig = -1;
@@ -972,8 +959,8 @@ void rt_remove(struct runtime *rt)
 		return;
 	}
 	rt_probe_stop(rt);
-	if (rt->xpid > 0)
-		return;   /* the exec probe's group goes first; SIGCHLD brings us back */
+	if (rt->xprobe)
+		return;   /* the exec probe's group goes first; it calls back */
 	log_info("runtime[%s]: removed", rt->spec->id);
 	events_emit("runtime.removed", rt_payload(rt));
 	reg_rt_remove(rt->slot);
@@ -1024,7 +1011,7 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 		}
 		return;
 	}
-	if ((rt->probe || rt->xpid > 0) && spec->health.type != rt->spec->health.type) {
+	if ((rt->probe || rt->xprobe) && spec->health.type != rt->spec->health.type) {
 		struct fsm_in now_in = { .delay_ms = 0 };
 
 		rt_probe_stop(rt);

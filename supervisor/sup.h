@@ -65,18 +65,11 @@ struct runtime {
 	char probe_result[200];
 	bool has_probe_result;
 	int64_t probe_latency, probe_last_ok;
-	struct probe *probe;         /* HTTP/TCP probe in flight */
-	pid_t xpid;                  /* exec probe in flight (its own group) */
+	struct probe *probe;         /* the health check in flight (any kind) */
+	struct probe *xprobe;        /* exec probe whose processes are not all gone
+				      * (rt->probe too while its result is wanted) */
 	struct cg xcg;               /* its probes' cgroup */
 	bool xin_cg;
-	int xpidfd, xoutfd;
-	bool xreaping;               /* its leader is reaped; group draining */
-	int64_t xstarted, xdeadline; /* mono */
-	int xstatus;
-	bool xtimed_out;
-	bool xabandoned;             /* stopped: drop its result */
-	size_t xlen;
-	char xout[160];              /* first output of the exec probe */
 
 	bool has_exit;
 	int exit_code, exit_sig;

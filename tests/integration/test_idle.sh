@@ -85,5 +85,42 @@ wait_for "[ ! -e '$MNT/runtimes/gone' ]" 20
 check "gone: its directory went" "[ ! -e '$MNT/runtimes/gone' ]"
 idle_after "a removed manifest"
 
+# A helper that cannot die (asleep in the kernel, in a lookup on a FUSE
+# mount that never answers) outlives its leader: the leader's pidfd stays
+# readable from its exit on, and must not keep waking the loop while the
+# group drains.
+HANG=$BUILD/tests/hang-fuse
+HANG_DIR=$T/hang
+mkdir -p "$HANG_DIR"
+"$HANG" "$HANG_DIR" >"$HANG_DIR.out" 2>&1 &
+HANG_PID=$!
+CLEANUP_HOOKS+=('kill -KILL "$HANG_PID" 2>/dev/null; umount -l "$HANG_DIR" 2>/dev/null')
+if wait_for "grep -q mounted '$HANG_DIR.out'" 10; then
+	cat <<JSON | put_manifest drain.json
+{"id":"drain","adapter":"process","auto_start":true,
+ "process":{"command":"/bin/sh","args":["-c","cat $HANG_DIR/x & wait"],
+  "stop":{"signal":"TERM","timeout_ms":300}}}
+JSON
+	wait_state drain ready 20
+	L=$(rt_pid drain)
+	child_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -d ' '; }
+	pstate() { awk '{print $3}' /proc/"$1"/stat 2>/dev/null; }
+	wait_for "[ -n \"\$(child_of $L)\" ]" 10
+	H=$(child_of "$L")
+	track "$H"
+	wait_for "[ \"\$(pstate $H)\" = S ]" 10
+	check_eq "drain: its helper waits in a lookup" S "$(pstate "$H")"
+	rt_ctl drain stop >/dev/null
+	wait_for "[ ! -e /proc/$L ] && [ \"\$(pstate $H)\" = D ]" 10
+	check "drain: the leader is gone; its helper, SIGKILLed, is in state D" \
+		"[ ! -e /proc/$L ] && [ \"\$(pstate $H)\" = D ]"
+	idle_after "a leader gone while its helper cannot die"
+	kill -KILL "$HANG_PID"   # the lookup fails; the helper dies
+	wait_state drain offline 20
+	check_eq "drain: offline once the helper died" offline "$(rt_state drain)"
+else
+	not_ok "hang-fuse mounts"
+fi
+
 stop_daemon 30
 check_eq "SIGTERM: exit 0" 0 "$DAEMON_RC"

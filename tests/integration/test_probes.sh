@@ -109,6 +109,44 @@ if wait_for "pid_gone $PPID2" 20; then ok "the parked start wait= ends when the 
 check_eq "... with EIO (it ended offline, not ready)" EIO "$(cat "$T/parked.out")"
 check_eq "the stop went through" offline "$(rt_state nope)"
 
+# Exec probes that hang, cannot start, or leave a helper behind.
+xjson() {   # ID HEALTH-JSON
+	cat <<JSON
+{"id":"$1","adapter":"process","auto_start":true,
+ "process":{"command":"/bin/sleep","args":["600"],"health":$2}}
+JSON
+}
+xjson xhang '{"exec":["sleep","31.5"],"timeout_ms":300,"interval_ms":400,"startup_timeout_ms":0}' |
+	put_manifest xhang.json
+xjson xmissing '{"exec":["/nonexistent/arw-probe"],"interval_ms":400,"startup_timeout_ms":0}' |
+	put_manifest xmissing.json
+xjson xhelper '{"exec":["sh","-c","sleep 32.5 & echo helper left behind; exit 0"],"interval_ms":60000}' |
+	put_manifest xhelper.json
+if wait_for "[ \"\$(rt xhang status | head -n1)\" = 'Starting - Waiting for health check (no answer within 300 ms)' ]" 20; then
+	ok "exec probe that hangs: no answer within its timeout"
+else
+	not_ok "exec probe that hangs: no answer within its timeout (got: $(rt xhang status | head -n1))"
+fi
+check "exec probe that hangs: killed, never more than one at a time" \
+	"[ \$(pgrep -fc '^sleep 31.5\$') -le 1 ]"
+if wait_for "rt xmissing status | head -n1 | grep -q '^Starting - Waiting for health check (exec probe cannot start: '" 20; then
+	ok "exec probe that cannot start: says so"
+else
+	not_ok "exec probe that cannot start: says so (got: $(rt xmissing status | head -n1))"
+fi
+wait_state xhelper ready 20
+check_eq "exec probe with a helper: judged by its exit" "exit 0: helper left behind" \
+	"$(rt xhelper health.json | jq -r .probe.last_result)"
+check "exec probe with a helper: the helper is gone once the result is in" \
+	"! pgrep -f '^sleep 32.5\$' >/dev/null"
+for x in xhang xmissing xhelper; do rm -f "$MF/$x.json"; done
+if wait_for "[ ! -e '$MNT/runtimes/xhang' ] && [ ! -e '$MNT/runtimes/xmissing' ] && [ ! -e '$MNT/runtimes/xhelper' ]" 20; then
+	ok "runtimes with exec probes are removed"
+else
+	not_ok "runtimes with exec probes are removed"
+fi
+check "no hanging exec probe is left after its runtime went" "! pgrep -f '^sleep 31.5\$' >/dev/null"
+
 # The probes' own processes never linger: no curl or sh -c of ours is left
 # once the supervisor is gone.
 stop_daemon
