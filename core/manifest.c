@@ -801,8 +801,10 @@ static void check_labels(struct ctx *c, const cJSON *obj, struct rt_spec *s)
 	if (f)
 		check_modalities(c, f, s);
 	i = get_enum(c, obj, "accelerator", accel_names, ACCEL_COUNT);
-	if (i >= 0)
+	if (i >= 0) {
 		s->accelerator = (enum accel)i;
+		s->accelerator_set = true;
+	}
 	f = field(obj, "auto_start");
 	if (f) {
 		if (cJSON_IsBool(f))

@@ -37,6 +37,17 @@ const char *accel_name(enum accel a)
 	return (unsigned)a < ACCEL_COUNT ? accel_names[a] : "unknown";
 }
 
+const char *accel_label(const struct rt_spec *s)
+{
+	static const char *const labels[ACCEL_COUNT] = {
+		"CPU", "GPU (CUDA)", "GPU (ROCm)", "GPU (Metal)", "GPU (Vulkan)", "NPU",
+	};
+
+	if (!s->accelerator_set)
+		return "Unspecified";
+	return (unsigned)s->accelerator < ACCEL_COUNT ? labels[s->accelerator] : "Other";
+}
+
 const char *restart_policy_name(enum restart_policy p)
 {
 	return (unsigned)p < NELEM(restart_policy_names) ? restart_policy_names[p] : "unknown";

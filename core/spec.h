@@ -57,6 +57,7 @@ struct rt_spec {
 	char *preset;               /* may be NULL */
 	unsigned modalities;        /* enum modality bits; default MOD_TEXT */
 	enum accel accelerator;     /* default ACCEL_CPU */
+	bool accelerator_set;       /* the manifest names one ("Unspecified" if not) */
 	bool auto_start;            /* default false */
 	struct kv *tags;
 	size_t ntags;
@@ -120,6 +121,9 @@ extern const char *const restart_policy_names[3];
 extern const char *const modality_names[3];          /* "text", "audio", "vision" */
 extern const unsigned modality_bits[3];
 const char *accel_name(enum accel a);
+/* ARW's label: "CPU", "GPU (CUDA)", ...; "Unspecified" when the manifest
+ * names no accelerator. */
+const char *accel_label(const struct rt_spec *s);
 const char *restart_policy_name(enum restart_policy p);
 /* A stop signal's name ("TERM"), NULL for one shown as a number. */
 const char *stop_signal_name(int sig);

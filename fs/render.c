@@ -310,11 +310,29 @@ char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_
 	}
 }
 
+/* ARW's accelerator labels, in its order: the keys of by_accelerator. */
+static const char *const acc_labels[] = {
+	"CPU", "GPU (CUDA)", "GPU (ROCm)", "GPU (Metal)", "GPU (Vulkan)",
+	"NPU (DirectML)", "NPU (CoreML)", "NPU", "Other", "Unspecified",
+};
+#define NACC (sizeof(acc_labels) / sizeof(acc_labels[0]))
+
+static size_t acc_index(const struct rt_spec *s)
+{
+	const char *l = accel_label(s);
+	size_t i;
+
+	for (i = 0; i < NACC; i++)
+		if (strcmp(acc_labels[i], l) == 0)
+			return i;
+	return NACC - 2;   /* Other */
+}
+
 /* What render_matrix counts over every view. */
 struct tally {
 	size_t n;
 	int count[ST_COUNT], sevc[SEV_COUNT];
-	int acc_total[ACCEL_COUNT], acc_state[ACCEL_COUNT][ST_COUNT];
+	int acc_total[NACC], acc_state[NACC][ST_COUNT];
 	int64_t updated;
 	int considered;             /* runtimes not offline */
 	enum severity node_sev;     /* the worst of those */
@@ -330,11 +348,19 @@ static cJSON *pressure_entry(const struct rt_view *v, int64_t now)
 		return NULL;
 	budget_of(v, now, b);
 	if (budget_used(b, now) > 0 || budget_exhausted(b, now)) {
+		char ts[32], msg[300];
+
+		/* ARW's sentence, then the same as fields */
+		snprintf(msg, sizeof(msg), "%s restart budget %s (%d of %d remaining; window %ds; resets at %s)",
+			 v->id, budget_exhausted(b, now) ? "exhausted" : "low", budget_remaining(b, now),
+			 b->max_restarts, b->window_seconds, fmt_time(ts, sizeof(ts), budget_reset_at(b, now)));
 		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "message", msg);
 		cJSON_AddStringToObject(p, "id", v->id);
 		cJSON_AddNumberToObject(p, "used", budget_used(b, now));
 		cJSON_AddNumberToObject(p, "remaining", budget_remaining(b, now));
 		cJSON_AddNumberToObject(p, "max_restarts", b->max_restarts);
+		cJSON_AddNumberToObject(p, "window_seconds", b->window_seconds);
 		add_time(p, "reset_at", budget_reset_at(b, now));
 		cJSON_AddBoolToObject(p, "exhausted", budget_exhausted(b, now));
 	}
@@ -356,8 +382,8 @@ static void tally_views(struct rt_view *const *views, size_t n, int64_t now, str
 
 		t->count[v->state]++;
 		t->sevc[v->severity]++;
-		t->acc_total[v->spec->accelerator]++;
-		t->acc_state[v->spec->accelerator][v->state]++;
+		t->acc_total[acc_index(v->spec)]++;
+		t->acc_state[acc_index(v->spec)][v->state]++;
 		if (v->updated_at > t->updated)
 			t->updated = v->updated_at;
 		if (v->state != ST_OFFLINE) {
@@ -432,35 +458,66 @@ static void add_matrix_status(cJSON *item, const struct tally *t, const char *pr
 	free(hint);
 }
 
-/* "runtime": totals, states, severities, restart pressure, accelerators.
- * Takes over t->press. */
+/* {"<name>": count, ...} of the non-zero counts, or NULL when all are 0
+ * (ARW leaves empty objects out). */
+static cJSON *counts_json(const int *counts, int n, const char *(*name)(int))
+{
+	cJSON *o = NULL;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!counts[i])
+			continue;
+		if (!o && !(o = cJSON_CreateObject()))
+			return NULL;
+		cJSON_AddNumberToObject(o, name(i), counts[i]);
+	}
+	return o;
+}
+
+static const char *state_key(int s)
+{
+	return state_slug((enum rt_state)s);
+}
+
+static const char *severity_key(int s)
+{
+	return severity_slug((enum severity)s);
+}
+
+/* Add o under k unless it is NULL (an optional key left out). */
+static void add_optional(cJSON *parent, const char *k, cJSON *o)
+{
+	if (o)
+		cJSON_AddItemToObject(parent, k, o);
+}
+
+/* "runtime": totals, states, severities, restart pressure, accelerators;
+ * the last four only when not empty.  Takes over t->press. */
 static void add_matrix_runtime(cJSON *item, struct tally *t, int64_t now)
 {
-	cJSON *rt = cJSON_AddObjectToObject(item, "runtime"), *states, *sev, *byacc;
-	int s, a;
+	cJSON *rt = cJSON_AddObjectToObject(item, "runtime"), *byacc = NULL;
+	size_t a;
 
 	cJSON_AddNumberToObject(rt, "total", (double)t->n);
 	add_time(rt, "updated", t->updated ? t->updated : now);
-	states = cJSON_AddObjectToObject(rt, "states");
-	for (s = 0; s < ST_COUNT; s++)
-		cJSON_AddNumberToObject(states, state_slug((enum rt_state)s), t->count[s]);
-	sev = cJSON_AddObjectToObject(rt, "severity");
-	for (s = 0; s < SEV_COUNT; s++)
-		cJSON_AddNumberToObject(sev, severity_slug((enum severity)s), t->sevc[s]);
-	cJSON_AddItemToObject(rt, "restart_pressure", t->press);
+	add_optional(rt, "states", counts_json(t->count, ST_COUNT, state_key));
+	add_optional(rt, "severity", counts_json(t->sevc, SEV_COUNT, severity_key));
+	if (cJSON_GetArraySize(t->press) > 0)
+		cJSON_AddItemToObject(rt, "restart_pressure", t->press);
+	else
+		cJSON_Delete(t->press);
 	t->press = NULL;
-	byacc = cJSON_AddObjectToObject(rt, "by_accelerator");
-	for (a = 0; a < ACCEL_COUNT; a++) {
-		cJSON *ao, *as;
+	for (a = 0; a < NACC; a++) {
+		cJSON *ao;
 
 		if (!t->acc_total[a])
 			continue;
-		ao = cJSON_AddObjectToObject(byacc, accel_name((enum accel)a));
+		if (!byacc)
+			byacc = cJSON_AddObjectToObject(rt, "by_accelerator");
+		ao = cJSON_AddObjectToObject(byacc, acc_labels[a]);
 		cJSON_AddNumberToObject(ao, "total", t->acc_total[a]);
-		as = cJSON_AddObjectToObject(ao, "states");
-		for (s = 0; s < ST_COUNT; s++)
-			if (t->acc_state[a][s])
-				cJSON_AddNumberToObject(as, state_slug((enum rt_state)s), t->acc_state[a][s]);
+		add_optional(ao, "states", counts_json(t->acc_state[a], ST_COUNT, state_key));
 	}
 }
 

@@ -2,7 +2,7 @@
 # Install the build and test dependencies on Debian when they are missing.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -eu
-PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 procps inotify-tools"
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 python3-jsonschema procps inotify-tools"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -384,9 +384,9 @@ cleanup() {
 		mounted || break
 		fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	done
-	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" 2>/dev/null; then
+	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$DLOG" 2>/dev/null; then
 		not_ok "the supervisor's log has no sanitizer report"
-		grep -E -A 30 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:' "$DLOG" | head -n 60 | sed 's/^/#   /'
+		grep -E -A 30 'ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$DLOG" | head -n 60 | sed 's/^/#   /'
 	fi
 	if grep -q ' warn internal: ' "$DLOG" 2>/dev/null; then
 		not_ok "the supervisor's log reports no internal error"

@@ -204,12 +204,13 @@ static const char *mstr(cJSON *j, const char *a, const char *b)
 static void test_matrix(void)
 {
 	struct rt_view *vs[3];
-	cJSON *j, *rt;
+	cJSON *j, *rt, *x;
 
 	vs[0] = view("a", ST_READY, SEV_INFO, "Process healthy");
 	vs[1] = view("b", ST_OFFLINE, SEV_INFO, "Stopped by operator");
 	vs[2] = view("c", ST_READY, SEV_INFO, "Process healthy");
 	vs[2]->spec->accelerator = ACCEL_GPU_CUDA;
+	vs[2]->spec->accelerator_set = true;
 	j = matrix(vs, 3);
 	CHECK_INT(cJSON_GetObjectItem(j, "ttl_seconds")->valuedouble, 60);
 	/* an operator's stop does not degrade the node */
@@ -220,9 +221,26 @@ static void test_matrix(void)
 	rt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), "runtime");
 	CHECK_INT(cJSON_GetObjectItem(rt, "total")->valuedouble, 3);
 	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(rt, "states"), "ready")->valuedouble, 2);
-	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-		cJSON_GetObjectItem(rt, "by_accelerator"), "gpu_cuda"), "states"), "ready")->valuedouble, 1);
-	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(rt, "restart_pressure")), 0);
+	/* ARW's labels; a runtime that names no accelerator is "Unspecified" */
+	x = cJSON_GetObjectItem(rt, "by_accelerator");
+	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(x, "GPU (CUDA)"), "states"),
+				      "ready")->valuedouble, 1);
+	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(x, "Unspecified"), "total")->valuedouble, 2);
+	CHECK(cJSON_GetObjectItem(x, "gpu_cuda") == NULL);
+	CHECK(cJSON_GetObjectItem(x, "CPU") == NULL);
+	/* empty counts and lists are left out, as ARW does */
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(rt, "states"), "error") == NULL);
+	CHECK(cJSON_GetObjectItem(rt, "restart_pressure") == NULL);
+	CHECK_INT(cJSON_GetObjectItem(cJSON_GetObjectItem(rt, "severity"), "info")->valuedouble, 3);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(rt, "severity"), "error") == NULL);
+	cJSON_Delete(j);
+
+	/* nothing at all: no states, severity, accelerators or pressure */
+	j = matrix(vs, 0);
+	rt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), "runtime");
+	CHECK_INT(cJSON_GetObjectItem(rt, "total")->valuedouble, 0);
+	CHECK(!cJSON_GetObjectItem(rt, "states") && !cJSON_GetObjectItem(rt, "severity") &&
+	      !cJSON_GetObjectItem(rt, "by_accelerator") && !cJSON_GetObjectItem(rt, "restart_pressure"));
 	cJSON_Delete(j);
 
 	/* an error anywhere makes the node an error, with pressure listed */
@@ -236,8 +254,11 @@ static void test_matrix(void)
 	CHECK_STR(mstr(j, "status", "severity"), "error");
 	rt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), "runtime");
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(rt, "restart_pressure")), 1);
-	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(
-		cJSON_GetObjectItem(rt, "restart_pressure"), 0), "exhausted")));
+	x = cJSON_GetArrayItem(cJSON_GetObjectItem(rt, "restart_pressure"), 0);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(x, "exhausted")));
+	CHECK_INT(cJSON_GetObjectItem(x, "window_seconds")->valuedouble, 600);
+	CHECK_STR(cJSON_GetObjectItem(x, "message")->valuestring,
+		  "c restart budget exhausted (0 of 3 remaining; window 600s; resets at 2026-11-22T10:09:59.000Z)");
 	cJSON_Delete(j);
 
 	/* a node problem (the state folder is full) degrades a healthy node */
