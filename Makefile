@@ -74,6 +74,9 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libarw.a
 deps:
 	@./tests/install-deps.sh
 
+test-deps:
+	@./tests/install-deps.sh test
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(STATE)
@@ -87,7 +90,7 @@ unit: all
 integration: all
 	@./tests/run.sh integration $(BUILD)
 
-test: deps
+test: test-deps
 	@$(MAKE) --no-print-directory all
 	@./tests/run.sh all $(BUILD)
 
@@ -99,5 +102,5 @@ stress: deps
 clean:
 	rm -rf build build-* .run
 
-.PHONY: all deps run unit integration test stress clean
+.PHONY: all deps test-deps run unit integration test stress clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

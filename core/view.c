@@ -19,6 +19,13 @@ const char *state_label(enum rt_state s) { return (unsigned)s < ST_COUNT ? st_la
 const char *severity_slug(enum severity s) { return (unsigned)s < SEV_COUNT ? sev_slugs[s] : "info"; }
 const char *severity_label(enum severity s) { return (unsigned)s < SEV_COUNT ? sev_labels[s] : "Info"; }
 
+const char *exit_kind_name(enum exit_kind k)
+{
+	static const char *const names[EXIT_KINDS] = { "crash", "signal", "health", "operator" };
+
+	return (unsigned)k < EXIT_KINDS ? names[k] : "crash";
+}
+
 const char *probe_type_name(enum probe_type t)
 {
 	switch (t) {

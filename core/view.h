@@ -21,6 +21,12 @@ enum rt_state {
 };
 enum severity { SEV_INFO = 0, SEV_WARN, SEV_ERROR, SEV_COUNT };
 
+/* Why a process ended, for metrics: on its own with an exit code, killed by
+ * a signal nobody here sent, stopped after failed health checks, or
+ * stopped on request (an operator, a manifest change, the shutdown). */
+enum exit_kind { EXIT_CRASH = 0, EXIT_SIGNAL, EXIT_HEALTH, EXIT_OPERATOR, EXIT_KINDS };
+const char *exit_kind_name(enum exit_kind k);
+
 struct rt_view {
 	atomic_int ref;
 	int64_t mtime[RF_COUNT];      /* last content change of each file */
@@ -38,6 +44,8 @@ struct rt_view {
 	int max_restarts, window_seconds;
 	int64_t *restarts;            /* counted restart times, oldest first */
 	size_t nrestarts;
+	int64_t restarts_total;       /* counted restarts since it was loaded */
+	int64_t exits[EXIT_KINDS];    /* process ends since it was loaded, by kind */
 	bool has_exit;
 	int exit_code, exit_signal;   /* -1 when not applicable */
 	int64_t exit_at;

@@ -32,6 +32,7 @@
 #include "events.h"
 #include "mount.h"
 #include "notify.h"
+#include "version.h"
 #include "log.h"
 #include "cmdq.h"
 #include "registry.h"
@@ -91,7 +92,7 @@ void fs_open_set_reply(struct fs_open *of, const char *text)
 static bool top_exists(enum top t)
 {
 	return t == TOP_README || t == TOP_NODE || t == TOP_CTL || t == TOP_EVENTS ||
-	       t == TOP_MATRIX || t == TOP_MANIFESTS || t == TOP_RUNTIMES;
+	       t == TOP_MATRIX || t == TOP_METRICS || t == TOP_MANIFESTS || t == TOP_RUNTIMES;
 }
 
 static bool is_dir_ino(fuse_ino_t ino)
@@ -111,6 +112,20 @@ static void set_time(struct timespec *ts, int64_t ms)
 		ms = start_ms;
 	ts->tv_sec = (time_t)(ms / 1000);
 	ts->tv_nsec = (long)(ms % 1000) * 1000000;
+}
+
+/* metrics.prom, rendered from every published view as of now. */
+static int metrics(char **data, size_t *len, int64_t *mtime, int64_t now)
+{
+	size_t n = 0, i;
+	struct rt_view **vs = reg_rt_views(&n);
+
+	*data = render_metrics(vs, n, start_ms, ARW_VERSION, now, len);
+	for (i = 0; i < n; i++)
+		rt_view_unref(vs[i]);
+	free(vs);
+	*mtime = now;
+	return *data ? 0 : -ENOMEM;
 }
 
 /* Render the content of a file inode.  Returns 0, or -ENOENT. */
@@ -153,6 +168,8 @@ static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
 		*data = strdup("");
 		*mtime = now;
 		return *data ? 0 : -ENOMEM;
+	case TOP_METRICS:
+		return metrics(data, len, mtime, now);
 	case TOP_NODE:
 	case TOP_CTL:
 	case TOP_MATRIX:

@@ -79,7 +79,7 @@ char *render_label(const struct rt_view *v)
 	return sb_done(&b, &len);
 }
 
-static void budget_of(const struct rt_view *v, int64_t now, struct budget *b)
+void budget_of(const struct rt_view *v, int64_t now, struct budget *b)
 {
 	size_t i;
 
@@ -552,6 +552,7 @@ static const char readme_text[] =
 "  node                  this node's id\n"
 "  ctl                   write: reload | stop-all | start-all\n"
 "  runtime_matrix.json   node read-model: states, severity, restart pressure\n"
+"  metrics.prom          Prometheus text format, rendered when read\n"
 "  manifests/<file>      \"ok ...\" or \"error <file>:<line>:<col>: <message>\"\n"
 "  runtimes/<id>/\n"
 "    state               one word: unknown starting ready degraded error stopping offline\n"

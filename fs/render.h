@@ -30,4 +30,14 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node, co
 		    const char *problem, int ttl_seconds, int64_t now, size_t *len);
 char *render_readme(size_t *len);
 
+/* The view's restart budget as of now, in b. */
+struct budget;
+void budget_of(const struct rt_view *v, int64_t now, struct budget *b);
+
+/* metrics.prom (metrics.c): the Prometheus text exposition of every
+ * runtime's view and of the node; `start_ms` is when the supervisor
+ * started. */
+char *render_metrics(struct rt_view *const *views, size_t n, int64_t start_ms, const char *version,
+		     int64_t now, size_t *len);
+
 #endif

@@ -90,6 +90,7 @@ static int counted_restart(struct runtime *rt, const char *why)
 
 	if (budget_take(&rt->budget, now_ms()) < 0)
 		return -EAGAIN;
+	rt->restarts_total++;
 	p = rt_payload(rt);
 	cJSON_AddStringToObject(p, "reason", why);
 	events_emit("runtime.restore.requested", p);

@@ -39,11 +39,13 @@
 void rt_health_failed(struct runtime *rt, const char *why)
 {
 	if (!rt_take_restart(rt, why)) {
+		rt->stop_for_health = true;
 		rt_begin_stop(rt, AFTER_NONE, "Stopping after failed health checks");
 		rt_set_state(rt, ST_ERROR, SEV_ERROR, "Restart budget exhausted");
 		return;
 	}
 	log_warnx("runtime[%s]: %s; restarting", rt->spec->id, why);
+	rt->stop_for_health = true;
 	rt_begin_stop(rt, AFTER_START, "Restarting after failed health checks");
 	rt_set_state(rt, ST_ERROR, SEV_ERROR, "%s; restarting", why);
 }

@@ -119,6 +119,8 @@ static struct rt_view *make_view(struct runtime *rt, int64_t now)
 		memcpy(v->restarts, rt->budget.at, rt->budget.n * sizeof(int64_t));
 		v->nrestarts = rt->budget.n;
 	}
+	v->restarts_total = rt->restarts_total;
+	memcpy(v->exits, rt->exits, sizeof(v->exits));
 	v->has_exit = rt->has_exit;
 	v->exit_code = rt->exit_code;
 	v->exit_signal = rt->exit_sig;

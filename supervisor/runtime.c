@@ -220,6 +220,7 @@ bool rt_take_restart(struct runtime *rt, const char *why)
 	cJSON *p;
 
 	if (budget_take(&rt->budget, now_ms()) == 0) {
+		rt->restarts_total++;
 		rt_save_state(rt);
 		return true;
 	}
@@ -318,6 +319,7 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	rt->pidfd = res.pidfd;
 	rt->outfd = res.outfd;
 	rt->stop_timed_out = false;
+	rt->stop_for_health = false;
 	rt->started_wall = now_ms();
 	rt->started_mono = mono;
 	fsm_step(&rt->fsm, EV_SPAWNED, &in, mono);
@@ -591,6 +593,14 @@ bool rt_reap_members(pid_t pgid)
 	return w < 0;   /* ECHILD */
 }
 
+/* Why the leader ended (see enum exit_kind). */
+static enum exit_kind exit_kind_of(const struct runtime *rt)
+{
+	if (rt->fsm.phase == PH_STOPPING)
+		return rt->stop_for_health ? EXIT_HEALTH : EXIT_OPERATOR;
+	return rt->exit_sig > 0 ? EXIT_SIGNAL : EXIT_CRASH;
+}
+
 /* Reap the leader and whoever is left of its group. */
 static void rt_reap(struct runtime *rt)
 {
@@ -643,6 +653,7 @@ static void rt_reap(struct runtime *rt)
 				cJSON_AddNullToObject(p, "signal");
 			cJSON_AddStringToObject(p, "reason", rt->exit_reason);
 			cJSON_AddBoolToObject(p, "expected", rt->fsm.phase == PH_STOPPING);
+			rt->exits[exit_kind_of(rt)]++;
 			events_emit("runtime.exited", p);
 		}
 		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);

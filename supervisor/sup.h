@@ -57,6 +57,9 @@ struct runtime {
 	int64_t started_wall, started_mono;
 	int quick_crashes;
 	bool stop_timed_out;
+	bool stop_for_health;        /* the stop under way follows failed checks */
+	int64_t restarts_total;      /* counted restarts since loaded (metrics) */
+	int64_t exits[EXIT_KINDS];   /* process ends since loaded, by kind (metrics) */
 
 	int64_t republish_at;        /* mono, 0 = none */
 	bool ever_ready;

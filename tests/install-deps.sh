@@ -1,8 +1,14 @@
 #!/bin/sh
 # Install the build and test dependencies on Debian when they are missing.
 # As root it runs apt-get; otherwise it prints the command to run.
+#   tests/install-deps.sh        what `make run` needs
+#   tests/install-deps.sh test   and what only the tests use: a JSON Schema
+#                                validator, promtool and the node exporter
 set -eu
-PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 python3-jsonschema procps inotify-tools"
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 procps inotify-tools"
+if [ "${1:-}" = test ]; then
+	PKGS="$PKGS python3-jsonschema prometheus prometheus-node-exporter"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

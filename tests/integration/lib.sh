@@ -227,6 +227,16 @@ free_port() {
 }
 
 # stub_json ID PORT [STUB ARGS...]: a stub-llama runtime with an HTTP probe.
+# crash_json ID MAX: a runtime that exits with code 3 at once, restarted
+# always, with a budget of MAX restarts: it ends in error, budget exhausted.
+crash_json() {
+	cat <<EOF
+{"id":"$1","adapter":"process","auto_start":true,
+ "restart":{"policy":"always","max_restarts":$2,"window_seconds":600},
+ "process":{"command":"/bin/sh","args":["-c","exit 3"]}}
+EOF
+}
+
 stub_json() {
 	local id=$1 port=$2 a args=""
 	shift 2

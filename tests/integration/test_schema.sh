@@ -21,11 +21,7 @@ check_eq "the schemas are valid draft 2020-12 schemas" "" \
 export ARW_RUNTIME_HEALTH_INTERVAL_MS=200
 PA=$(free_port)
 stub_json ok "$PA" --load-ms 0 | jq '.accelerator = "gpu_cuda"' | put_manifest ok.json
-cat <<'JSON' | put_manifest bad.json
-{"id":"bad","adapter":"process","auto_start":true,
- "restart":{"policy":"always","max_restarts":1,"window_seconds":600},
- "process":{"command":"/bin/sh","args":["-c","exit 3"]}}
-JSON
+crash_json bad 1 | put_manifest bad.json
 cat <<'JSON' | put_manifest idle.json
 {"id":"idle","adapter":"process","auto_start":false,"accelerator":"cpu",
  "process":{"command":"/bin/sleep","args":["600"],"health":{"tcp":"127.0.0.1:1"}}}

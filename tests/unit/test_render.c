@@ -284,6 +284,46 @@ static void test_matrix(void)
 	rt_view_unref(vs[2]);
 }
 
+static void test_metrics(void)
+{
+	struct rt_view *vs[2];
+	size_t len;
+	char *s;
+
+	vs[0] = view("a", ST_READY, SEV_INFO, "Process healthy");
+	vs[1] = view("b", ST_ERROR, SEV_ERROR, "Restart budget exhausted");
+	vs[0]->spec->accelerator = ACCEL_GPU_ROCM;
+	vs[0]->spec->accelerator_set = true;
+	vs[0]->pid = 42;
+	vs[0]->started_at = T0 - 90000;
+	vs[1]->restarts_total = 4;
+	vs[1]->exits[EXIT_CRASH] = 3;
+	vs[1]->exits[EXIT_HEALTH] = 1;
+	s = render_metrics(vs, 2, T0 - 120000, "1\"x\\y\nz", T0, &len);
+	CHECK(s != NULL);
+	if (s) {
+		CHECK_INT(strlen(s), len);
+		/* label values escaped: \" \\ \n */
+		CHECK(strstr(s, "arw_build_info{version=\"1\\\"x\\\\y\\nz\"} 1\n") != NULL);
+		CHECK(strstr(s, "# TYPE arw_runtime_exits_total counter\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_up{id=\"a\",accelerator=\"GPU (ROCm)\"} 1\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_up{id=\"b\",accelerator=\"Unspecified\"} 0\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_state{id=\"b\",accelerator=\"Unspecified\",state=\"error\"} 1\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_state{id=\"b\",accelerator=\"Unspecified\",state=\"ready\"} 0\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_restarts_total{id=\"b\",accelerator=\"Unspecified\"} 4\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_exits_total{id=\"b\",accelerator=\"Unspecified\",reason=\"health\"} 1\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_uptime_seconds{id=\"a\",accelerator=\"GPU (ROCm)\"} 90\n") != NULL);
+		CHECK(strstr(s, "arw_runtime_uptime_seconds{id=\"b\",accelerator=\"Unspecified\"} 0\n") != NULL);
+		CHECK(strstr(s, "arw_runtimes{state=\"error\"} 1\n") != NULL);
+		CHECK(strstr(s, "arw_supervisor_start_time_seconds 1795341480.000\n") != NULL);
+		/* no probe result, no duration series */
+		CHECK(strstr(s, "arw_runtime_health_probe_duration_seconds{") == NULL);
+	}
+	free(s);
+	rt_view_unref(vs[0]);
+	rt_view_unref(vs[1]);
+}
+
 static void test_names(void)
 {
 	CHECK_STR(state_slug(ST_STOPPING), "stopping");
@@ -298,6 +338,7 @@ int main(void)
 	test_budget_window();
 	test_health_json();
 	test_matrix();
+	test_metrics();
 	test_names();
 	return test_summary("render");
 }
