@@ -437,3 +437,22 @@ int reg_list_manifests(struct reg_dirent **out, size_t *n)
 {
 	return list_copy(false, out, n);
 }
+
+/* ---- the accelerator counts (metrics.prom) ---- */
+
+static pthread_mutex_t accel_mu = PTHREAD_MUTEX_INITIALIZER;
+static int accel_counts[ACCEL_COUNT] = { 1 };
+
+void reg_accel_set(const int *counts)
+{
+	pthread_mutex_lock(&accel_mu);
+	memcpy(accel_counts, counts, sizeof(accel_counts));
+	pthread_mutex_unlock(&accel_mu);
+}
+
+void reg_accel_get(int *counts)
+{
+	pthread_mutex_lock(&accel_mu);
+	memcpy(counts, accel_counts, sizeof(accel_counts));
+	pthread_mutex_unlock(&accel_mu);
+}

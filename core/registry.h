@@ -65,7 +65,11 @@ bool reg_mf_remove(const char *name, uint32_t *idx);
 void reg_top_set(enum top t, struct snap *s);
 void reg_dir_touch(enum top t, int64_t now);
 
+/* How many devices satisfy each enum accel value (the CPU: 1). */
+void reg_accel_set(const int *counts);
+
 /* --- any thread --- */
+void reg_accel_get(int *counts);
 int reg_rt_lookup(const char *id, uint32_t *slot, uint32_t *gen);
 /* A reference to the slot's view, or NULL when the slot is free. */
 struct rt_view *reg_rt_view(uint32_t slot, uint32_t *gen, bool *removing);

@@ -92,7 +92,8 @@ void fs_open_set_reply(struct fs_open *of, const char *text)
 static bool top_exists(enum top t)
 {
 	return t == TOP_README || t == TOP_NODE || t == TOP_CTL || t == TOP_EVENTS ||
-	       t == TOP_MATRIX || t == TOP_METRICS || t == TOP_MANIFESTS || t == TOP_RUNTIMES;
+	       t == TOP_MATRIX || t == TOP_METRICS || t == TOP_ACCEL || t == TOP_MANIFESTS ||
+	       t == TOP_RUNTIMES;
 }
 
 static bool is_dir_ino(fuse_ino_t ino)
@@ -119,8 +120,10 @@ static int metrics(char **data, size_t *len, int64_t *mtime, int64_t now)
 {
 	size_t n = 0, i;
 	struct rt_view **vs = reg_rt_views(&n);
+	int counts[ACCEL_COUNT];
 
-	*data = render_metrics(vs, n, start_ms, ARW_VERSION, now, len);
+	reg_accel_get(counts);
+	*data = render_metrics(vs, n, counts, start_ms, ARW_VERSION, now, len);
 	for (i = 0; i < n; i++)
 		rt_view_unref(vs[i]);
 	free(vs);
@@ -173,6 +176,7 @@ static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
 	case TOP_NODE:
 	case TOP_CTL:
 	case TOP_MATRIX:
+	case TOP_ACCEL:
 		s = reg_top_get((enum top)ino);
 		if (!s)
 			return -ENOENT;

@@ -151,8 +151,8 @@ static void process_families(FILE *f, struct rt_view *const *views, size_t n, in
 	}
 }
 
-char *render_metrics(struct rt_view *const *views, size_t n, int64_t start_ms, const char *version,
-		     int64_t now, size_t *len)
+char *render_metrics(struct rt_view *const *views, size_t n, const int *accel_counts, int64_t start_ms,
+		     const char *version, int64_t now, size_t *len)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -161,6 +161,14 @@ char *render_metrics(struct rt_view *const *views, size_t n, int64_t start_ms, c
 	if (!f)
 		return NULL;
 	node_families(f, views, n, start_ms, version);
+	if (accel_counts) {
+		int a;
+
+		family(f, "arw_accelerators", "gauge",
+		       "Devices of the node that satisfy each accelerator value (cpu: 1).");
+		for (a = 0; a < ACCEL_COUNT; a++)
+			fprintf(f, "arw_accelerators{kind=\"%s\"} %d\n", accel_name((enum accel)a), accel_counts[a]);
+	}
 	state_families(f, views, n);
 	restart_families(f, views, n, now);
 	process_families(f, views, n, now);

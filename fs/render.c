@@ -553,6 +553,7 @@ static const char readme_text[] =
 "  ctl                   write: reload | stop-all | start-all\n"
 "  runtime_matrix.json   node read-model: states, severity, restart pressure\n"
 "  metrics.prom          Prometheus text format, rendered when read\n"
+"  accelerators.json     the node's CPU, memory, GPUs and NPUs\n"
 "  manifests/<file>      \"ok ...\" or \"error <file>:<line>:<col>: <message>\"\n"
 "  runtimes/<id>/\n"
 "    state               one word: unknown starting ready degraded error stopping offline\n"

@@ -37,7 +37,7 @@ void budget_of(const struct rt_view *v, int64_t now, struct budget *b);
 /* metrics.prom (metrics.c): the Prometheus text exposition of every
  * runtime's view and of the node; `start_ms` is when the supervisor
  * started. */
-char *render_metrics(struct rt_view *const *views, size_t n, int64_t start_ms, const char *version,
-		     int64_t now, size_t *len);
+char *render_metrics(struct rt_view *const *views, size_t n, const int *accel_counts, int64_t start_ms,
+		     const char *version, int64_t now, size_t *len);
 
 #endif

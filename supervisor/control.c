@@ -17,6 +17,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "inventory.h"
 #include "notify.h"
 #include "procscan.h"
 #include "registry.h"
@@ -351,6 +352,7 @@ void root_ctl(struct loop_cmd *c)
 	case CTL_RELOAD:
 		log_info("ctl: reload");
 		scan_all();
+		inv_rescan("reload");
 		root_record(c->text, "ok: manifests folder rescanned");
 		/* entries it removed must be gone from the kernel's cache too */
 		loop_reply_synced(c->req, c->of, 0, c->size, "ok %s: manifests folder rescanned", c->text);

@@ -25,6 +25,7 @@
 #include "cgroup.h"
 #include "events.h"
 #include "fs.h"
+#include "inventory.h"
 #include "log.h"
 #include "mount.h"
 #include "notify.h"
@@ -51,10 +52,11 @@ static void usage(FILE *f)
 		"  --check            validate the manifests folder, print every error, exit 0/2\n"
 		"  --no-cgroup        track runtimes by process group, not one cgroup v2 each\n"
 		"  --shutdown-timeout SEC  give up on processes that cannot die after SEC (30)\n"
+		"  --accel-root DIR   read the accelerator inventory under DIR, not / (a fake tree)\n"
 		"  -f                 stay in the foreground; -v more logging\n"
 		"environment: ARW_NODE_ID, ARW_RUNTIME_RESTART_MAX (3), ARW_RUNTIME_RESTART_WINDOW_SEC (600),\n"
 		"  ARW_RUNTIME_HEALTH_INTERVAL_MS (5000), ARW_RUNTIME_MATRIX_TTL_SEC (60, 10..900),\n"
-		"  ARW_NO_CGROUP=1 (as --no-cgroup)\n");
+		"  ARW_NO_CGROUP=1 (as --no-cgroup), ARW_ACCEL_ROOT (as --accel-root)\n");
 }
 
 static int env_int(const char *name, int def, int lo, int hi)
@@ -148,6 +150,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		{ "check", no_argument, NULL, 'c' },
 		{ "no-cgroup", no_argument, NULL, 'C' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
+		{ "accel-root", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,6 +169,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'g': o->ctl_group = optarg; break;
 		case 'c': o->check = true; break;
 		case 'C': sup.no_cgroup = true; break;
+		case 'A': snprintf(sup.accel_root, sizeof(sup.accel_root), "%s", optarg); break;
 		case 'T':
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 1 || v > 86400) {
@@ -209,6 +213,8 @@ static int configure(const struct opts *o)
 	sup.shutdown_timeout_ms = o->shutdown_s * 1000;
 	if (nc && *nc && strcmp(nc, "0") != 0)
 		sup.no_cgroup = true;
+	if (!sup.accel_root[0] && getenv("ARW_ACCEL_ROOT"))
+		snprintf(sup.accel_root, sizeof(sup.accel_root), "%s", getenv("ARW_ACCEL_ROOT"));
 	raise_fd_limit();
 	sup.uid = sup.fs.uid = geteuid();
 	sup.gid = sup.fs.gid = getegid();
@@ -310,6 +316,7 @@ static int serve(void)
 		return 1;
 	}
 	publish_static();
+	inv_init(sup.accel_root);   /* before the mount: accelerators.json is there at once */
 	if ((r = fs_mount(sup.mount, &sup.fs)) < 0) {
 		log_warnx("cannot mount at %s", sup.mount);
 		return 1;
@@ -334,6 +341,7 @@ static int serve(void)
 	fs_stop(sup.mount);
 	mnt_release();
 	cg_fini();
+	inv_fini();
 	loop_fini();
 	reg_fini();
 	events_fini();

@@ -299,7 +299,7 @@ static void test_metrics(void)
 	vs[1]->restarts_total = 4;
 	vs[1]->exits[EXIT_CRASH] = 3;
 	vs[1]->exits[EXIT_HEALTH] = 1;
-	s = render_metrics(vs, 2, T0 - 120000, "1\"x\\y\nz", T0, &len);
+	s = render_metrics(vs, 2, NULL, T0 - 120000, "1\"x\\y\nz", T0, &len);
 	CHECK(s != NULL);
 	if (s) {
 		CHECK_INT(strlen(s), len);
