@@ -47,7 +47,7 @@ static const char *const method_names[] = { "GET", "HEAD", "POST" };
 static const char *const wrapper_keys[] = { "version", "runtimes", NULL };
 static const char *const runtime_keys[] = {
 	"id", "adapter", "name", "profile", "preset", "modalities",
-	"accelerator", "auto_start", "tags", "process", "restart", NULL,
+	"accelerator", "auto_start", "tags", "process", "restart", "fallback", "prefer", NULL,
 };
 static const char *const process_keys[] = {
 	"command", "args", "env", "workdir", "user", "group", "health",
@@ -62,6 +62,8 @@ static const char *const stop_keys[] = { "signal", "timeout_ms", NULL };
 static const char *const logs_keys[] = {
 	"ring_bytes", "file_max_bytes", "files", NULL,
 };
+static const char *const fallback_keys[] = { "accelerator", "args", "env", NULL };
+static const char *const prefer_names[] = { "stay", "restart" };
 static const char *const restart_keys[] = {
 	"policy", "max_restarts", "window_seconds", NULL,
 };
@@ -700,6 +702,30 @@ static void check_process(struct ctx *c, const cJSON *p, struct rt_spec *s)
 		check_logs(c, f, s);
 }
 
+/* "fallback": what to run when the declared accelerator is missing, and
+ * "prefer": whether to move back (a counted restart) once it appears. */
+static void check_fallback(struct ctx *c, const cJSON *obj, struct rt_spec *s)
+{
+	const cJSON *fb = get_obj(c, obj, "fallback"), *f;
+	int i;
+
+	if ((i = get_enum(c, obj, "prefer", prefer_names, NELEM(prefer_names))) >= 0)
+		s->prefer_restart = i == 1;
+	if (!fb)
+		return;
+	check_keys(c, fb, fallback_keys, "fallback");
+	s->has_fallback = true;
+	s->fb_accelerator = ACCEL_CPU;
+	if ((i = get_enum(c, fb, "fallback.accelerator", accel_names, ACCEL_COUNT)) >= 0)
+		s->fb_accelerator = (enum accel)i;
+	if ((f = field(fb, "args"))) {
+		get_strv(c, f, "fallback.args", &s->fb_args, &s->fb_nargs);
+		s->fb_args_set = true;
+	}
+	if ((f = get_obj(c, fb, "fallback.env")))
+		get_map(c, f, "fallback.env", true, &s->fb_env, &s->fb_nenv);
+}
+
 static void check_restart(struct ctx *c, const cJSON *r, struct rt_spec *s)
 {
 	int i;
@@ -840,6 +866,7 @@ static struct rt_spec *check_runtime(struct ctx *c, const cJSON *obj)
 	f = get_obj(c, obj, "restart");
 	if (f)
 		check_restart(c, f, s);
+	check_fallback(c, obj, s);
 	if (!s->name)
 		set_str(c, &s->name, s->id);
 	return s;

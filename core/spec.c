@@ -141,6 +141,8 @@ void rt_spec_free(struct rt_spec *s)
 	free(s->health.url);
 	free(s->health.tcp);
 	spec_strv_free(s->health.exec, s->health.nexec);
+	spec_strv_free(s->fb_args, s->fb_nargs);
+	spec_kv_free(s->fb_env, s->fb_nenv);
 	free(s->health.method);
 	free(s->health.expect_body);
 	free(s);
@@ -246,6 +248,8 @@ struct rt_spec *rt_spec_dup(const struct rt_spec *s)
 	d->health.url = d->health.tcp = d->health.method = NULL;
 	d->health.expect_body = NULL;
 	d->health.exec = NULL;
+	d->fb_args = NULL;
+	d->fb_env = NULL;
 
 	d->adapter = dup_or_null(s->adapter, &ok);
 	d->name = dup_or_null(s->name, &ok);
@@ -271,6 +275,64 @@ struct rt_spec *rt_spec_dup(const struct rt_spec *s)
 		d->nenv = 0;
 	if (!d->health.exec)
 		d->health.nexec = 0;
+	d->fb_args = s->fb_args ? dup_strv(s->fb_args, s->fb_nargs, &ok) : NULL;
+	d->fb_env = s->fb_env ? dup_kv(s->fb_env, s->fb_nenv, &ok) : NULL;
+	if (!d->fb_args)
+		d->fb_nargs = 0;
+	if (!d->fb_env)
+		d->fb_nenv = 0;
+	if (!ok) {
+		rt_spec_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Set key=val in *kv (n entries): replace its value, or append it. */
+static bool kv_put(struct kv **kv, size_t *n, const char *key, const char *val)
+{
+	struct kv *nk;
+	char *v = strdup(val);
+	size_t i;
+
+	if (!v)
+		return false;
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*kv)[i].key, key) == 0) {
+			free((*kv)[i].val);
+			(*kv)[i].val = v;
+			return true;
+		}
+	}
+	if (!(nk = realloc(*kv, (*n + 1) * sizeof(**kv))) || !(nk[*n].key = strdup(key))) {
+		if (nk)
+			*kv = nk;
+		free(v);
+		return false;
+	}
+	nk[*n].val = v;
+	*kv = nk;
+	(*n)++;
+	return true;
+}
+
+struct rt_spec *rt_spec_fallback(const struct rt_spec *s)
+{
+	struct rt_spec *d = rt_spec_dup(s);
+	bool ok = true;
+	size_t i;
+
+	if (!d)
+		return NULL;
+	d->accelerator = s->fb_accelerator;
+	d->accelerator_set = true;
+	if (s->fb_args_set) {
+		spec_strv_free(d->args, d->nargs);
+		d->args = dup_strv(s->fb_args, s->fb_nargs, &ok);
+		d->nargs = d->args ? s->fb_nargs : 0;
+	}
+	for (i = 0; ok && i < s->fb_nenv; i++)
+		ok = kv_put(&d->env, &d->nenv, s->fb_env[i].key, s->fb_env[i].val);
 	if (!ok) {
 		rt_spec_free(d);
 		return NULL;
@@ -347,6 +409,14 @@ bool rt_spec_launch_differs(const struct rt_spec *a, const struct rt_spec *b)
 			return true;
 	if (env_differs(a->env, a->nenv, b->env, b->nenv))
 		return true;
+	/* what runs when its accelerator is missing */
+	if (a->has_fallback != b->has_fallback || a->fb_accelerator != b->fb_accelerator ||
+	    a->fb_args_set != b->fb_args_set || a->fb_nargs != b->fb_nargs ||
+	    env_differs(a->fb_env, a->fb_nenv, b->fb_env, b->fb_nenv))
+		return true;
+	for (size_t i = 0; i < a->fb_nargs; i++)
+		if (str_differs(a->fb_args[i], b->fb_args[i]))
+			return true;
 	return a->stop_signal != b->stop_signal ||
 	       a->stop_timeout_ms != b->stop_timeout_ms ||
 	       a->ring_bytes != b->ring_bytes ||
@@ -512,6 +582,17 @@ char *rt_spec_to_json(const struct rt_spec *s)
 		put_num(restart, "max_restarts", s->max_restarts, &ok);
 		put_num(restart, "window_seconds", s->window_seconds, &ok);
 	}
+	if (s->has_fallback) {
+		cJSON *fb = put_obj(root, "fallback", &ok);
+
+		if (fb) {
+			put_str(fb, "accelerator", accel_name(s->fb_accelerator), &ok);
+			if (s->fb_args_set)
+				put_strv(fb, "args", s->fb_args, s->fb_nargs, &ok);
+			put_kv(fb, "env", s->fb_env, s->fb_nenv, &ok);
+		}
+	}
+	put_str(root, "prefer", s->prefer_restart ? "restart" : "stay", &ok);
 	if (ok)
 		text = json_text(root, NULL);
 	cJSON_Delete(root);

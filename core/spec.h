@@ -78,6 +78,16 @@ struct rt_spec {
 	size_t file_max_bytes;      /* default 1048576 */
 	int log_files;              /* default 3 */
 
+	/* when the accelerator is missing: what to run instead */
+	bool has_fallback;
+	enum accel fb_accelerator;  /* default ACCEL_CPU */
+	char **fb_args;             /* replaces args when fb_args_set */
+	size_t fb_nargs;
+	bool fb_args_set;
+	struct kv *fb_env;          /* over env */
+	size_t fb_nenv;
+	bool prefer_restart;        /* "prefer": "restart": back to it once it appears */
+
 	enum restart_policy restart_policy; /* default on-failure */
 	int max_restarts;           /* default from manifest_defaults */
 	int window_seconds;         /* default from manifest_defaults */
@@ -110,6 +120,11 @@ struct rt_spec *rt_spec_ref(struct rt_spec *s);
 void rt_spec_free(struct rt_spec *s);
 /* Render json and probe_target if not yet done.  0 or -ENOMEM. */
 int rt_spec_seal(struct rt_spec *s);
+
+/* The spec to launch on its fallback: args replaced by fallback.args (when
+ * given), fallback.env over env, the fallback's accelerator.  A reference
+ * of its own; NULL out of memory. */
+struct rt_spec *rt_spec_fallback(const struct rt_spec *s);
 
 /* Free an argv-like array of n strings, and n key/value pairs. */
 void spec_strv_free(char **v, size_t n);

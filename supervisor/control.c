@@ -48,6 +48,10 @@ int rt_wait_status(const struct runtime *rt, enum ctl_verb verb)
 		return rt->fsm.phase == PH_IDLE ? 0 : -1;
 	if (rt->fsm.phase == PH_RUNNING && rt->state == ST_READY)
 		return 0;
+	/* serving on its fallback: as ready as it gets here */
+	if (rt->fsm.phase == PH_RUNNING && rt->on_fallback && rt->ever_ready && !rt->probe_failures &&
+	    rt->state == ST_DEGRADED)
+		return 0;
 	/* in error, unless on its way through a restart after failed checks */
 	if (rt->state == ST_ERROR && rt->fsm.phase != PH_STOPPING)
 		return EIO;

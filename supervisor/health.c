@@ -75,12 +75,15 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 		rt->probe_failures = 0;
 		rt->probe_last_ok = now_ms();
 		fsm_step(&rt->fsm, EV_HEALTHY, NULL, mono);
-		if (!rt->ever_ready || rt->state != ST_READY) {
+		/* (on a fallback it stays degraded: set it again, in case a
+		 * failed check said something else meanwhile) */
+		if (!rt->ever_ready || rt->state != ST_READY || rt->on_fallback) {
 			if (!rt->ever_ready)
-				log_info("runtime[%s]: ready (%s in %lld ms)", rt->spec->id, o->msg,
+				log_info("runtime[%s]: ready%s (%s in %lld ms)", rt->spec->id,
+					 rt->on_fallback ? " on its fallback" : "", o->msg,
 					 (long long)(mono - rt->started_mono));
 			rt->ever_ready = true;
-			rt_set_state(rt, ST_READY, SEV_INFO, "Process healthy");
+			rt_set_running_state(rt, "Process healthy");
 		}
 	} else if (!rt->ever_ready) {
 		if (o->loading)
@@ -118,7 +121,7 @@ static int xlaunch(void *opsctx, char *const *argv, size_t argc, struct spawn_re
 		   char *err, size_t errlen)
 {
 	struct runtime *rt = opsctx;
-	int r = rt_launch(rt, argv, argc, true, &rt->xin_cg, res, err, errlen);
+	int r = rt_launch(rt, rt->spec, argv, argc, true, &rt->xin_cg, res, err, errlen);
 
 	if (r < 0) {
 		rt_drop_cg(&rt->xcg);   /* nothing was born in it */

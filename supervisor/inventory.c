@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "registry.h"
+#include "sup.h"
 
 static struct inventory inv;
 static char root[256] = "/";
@@ -316,6 +317,7 @@ void inv_rescan(const char *why)
 	for (a = 0; a < ACCEL_COUNT; a++)
 		counts[a] = accel_count(&inv, (enum accel)a);
 	reg_accel_set(counts);
+	rt_on_accelerators();
 	if (!(txt = accel_json(&inv, &len)))
 		return;
 	s = snap_new(txt, len, now_ms());
@@ -333,6 +335,13 @@ static void on_dev(void *ctx, uint32_t events)
 	while (read(ifd, buf, sizeof(buf)) > 0)
 		;
 	inv_rescan("a device node came or went");
+}
+
+void inv_load(const char *dir)
+{
+	if (dir && *dir)
+		snprintf(root, sizeof(root), "%s", dir);
+	scan(&inv);
 }
 
 int inv_init(const char *dir)

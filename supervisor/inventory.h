@@ -13,6 +13,8 @@ int inv_init(const char *root);
 /* Read it again and publish (why: for the log). */
 void inv_rescan(const char *why);
 const struct inventory *inv_get(void);
+/* Read it once, with no watch and nothing published (for --check). */
+void inv_load(const char *root);
 void inv_fini(void);
 
 #endif

@@ -360,8 +360,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "arw-supervisor: manifests folder %s: %s\n", o.manifests, strerror(-r));
 		return 2;
 	}
-	if (o.check)
+	if (o.check) {
+		inv_load(sup.accel_root);   /* --check says what would not run as declared here */
 		return scan_check();
+	}
 	if ((r = claim(&o)) >= 0)
 		return r;
 	take_over();

@@ -44,6 +44,26 @@ static char *xstrdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* Where it runs: its accelerator, its fallback, or why it is not started. */
+static void add_placement(struct rt_view *v, const struct runtime *rt)
+{
+	const struct rt_spec *s = rt->spec;
+	const char *label = accel_label(s);
+
+	if (rt->missing_accel && !v->pid) {
+		add_detail(v, "No %s on this node (see accelerators.json); add a \"fallback\" to the "
+			   "manifest, or install the device and echo reload > /arw/ctl", label);
+	} else if (rt->on_fallback && v->pid) {
+		add_detail(v, "%s not available: running on its fallback (%s)", label,
+			   s->fb_accelerator == ACCEL_CPU ? "CPU" : accel_name(s->fb_accelerator));
+		if (rt_placement(s) == PLACE_DECLARED)
+			add_detail(v, s->prefer_restart ? "%s is here now: moving back to it" :
+				   "fallback active; restart to use %s", label);
+	} else if (s->accelerator_set && v->pid) {
+		add_detail(v, "Accelerator: %s", label);
+	}
+}
+
 /* detail[]: what an operator needs next to the label. */
 static void add_details(struct rt_view *v, const struct runtime *rt, int64_t now)
 {
@@ -61,6 +81,7 @@ static void add_details(struct rt_view *v, const struct runtime *rt, int64_t now
 	else if (v->processes)
 		add_detail(v, "%d process%s in process group %d", v->processes,
 			   v->processes == 1 ? "" : "es", (int)rt->pid);
+	add_placement(v, rt);
 	if (v->pid && s->health.type != PROBE_NONE)
 		add_detail(v, "Health check %s: %s", s->probe_target,
 			   rt->has_probe_result ? rt->probe_result : "no result yet");
@@ -84,7 +105,7 @@ static void add_details(struct rt_view *v, const struct runtime *rt, int64_t now
 	if (rt->log_errno)
 		add_detail(v, "Log file %s cannot be written (%s); the output is kept in logs only",
 			   rt->log_path, strerror(rt->log_errno));
-	if (rt->latched && rt->state == ST_ERROR)
+	if (rt->latched && rt->state == ST_ERROR && !rt->missing_accel)
 		add_detail(v, "Stays down until an operator acts (echo restore > ctl)");
 }
 

@@ -24,6 +24,9 @@ struct cJSON *rt_payload(const struct runtime *rt);
 /* Save its desired state and budget: 0, or the errno (said once, retried). */
 int rt_save_state(struct runtime *rt);
 void rt_spawn(struct runtime *rt, int64_t mono);
+/* Running and healthy: `ready` (with this summary), or `degraded` on its
+ * fallback. */
+void rt_set_running_state(struct runtime *rt, const char *ready_summary);
 /* Start if not running (not counted); a stop under way starts it after. */
 void rt_start(struct runtime *rt, int64_t mono);
 void rt_begin_stop(struct runtime *rt, enum after after, const char *why);
@@ -35,8 +38,8 @@ bool rt_take_restart(struct runtime *rt, const char *why);
 /* Launch cmd through the one launch path, in the runtime's cgroup (or its
  * probes', `probe`); *in_cg says whether it went into one. */
 struct spawn_result;
-int rt_launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe, bool *in_cg,
-	      struct spawn_result *res, char *err, size_t errlen);
+int rt_launch(struct runtime *rt, const struct rt_spec *s, char *const *cmd, size_t ncmd, bool probe,
+	      bool *in_cg, struct spawn_result *res, char *err, size_t errlen);
 /* Stop watching the cgroup, close it, remove its folder. */
 void rt_drop_cg(struct cg *cg);
 /* Reap the leader of group pgid if it exited (its status, -1 if lost). */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "inventory.h"
 #include "log.h"
 #include "notify.h"
 #include "probe.h"
@@ -192,12 +193,11 @@ void rt_drop_cg(struct cg *cg)
 
 /* Launch `cmd` for rt (its command, or its exec probe) through the one
  * launch path, in the runtime's cgroup or its probes'. */
-int rt_launch(struct runtime *rt, char *const *cmd, size_t ncmd, bool probe, bool *in_cg,
-		  struct spawn_result *res, char *err, size_t errlen)
+int rt_launch(struct runtime *rt, const struct rt_spec *s, char *const *cmd, size_t ncmd, bool probe,
+	      bool *in_cg, struct spawn_result *res, char *err, size_t errlen)
 {
 	struct spawn_req req;
-	int r = spawn_prepare(&req, rt->spec, cmd, ncmd, sup.manifests, sup.node, sup.mount,
-			      err, errlen);
+	int r = spawn_prepare(&req, s, cmd, ncmd, sup.manifests, sup.node, sup.mount, err, errlen);
 
 	if (r < 0)
 		return r;
@@ -276,10 +276,11 @@ static void fd_shortage(char *err, size_t len, int r)
 		 "raise LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur);
 }
 
-/* Launch the manifest's command: 0, or -errno with the reason in err. */
-static int launch_command(struct runtime *rt, struct spawn_result *res, char *err, size_t len)
+/* Launch spec s's command (the manifest's, or its fallback's): 0, or
+ * -errno with the reason in err. */
+static int launch_command(struct runtime *rt, const struct rt_spec *s, struct spawn_result *res,
+			  char *err, size_t len)
 {
-	const struct rt_spec *s = rt->spec;
 	char **cmd = calloc(s->nargs + 1, sizeof(char *));
 	size_t i;
 	int r;
@@ -291,7 +292,7 @@ static int launch_command(struct runtime *rt, struct spawn_result *res, char *er
 	cmd[0] = s->command;
 	for (i = 0; i < s->nargs; i++)
 		cmd[i + 1] = s->args[i];
-	r = rt_launch(rt, cmd, s->nargs + 1, false, &rt->in_cg, res, err, len);
+	r = rt_launch(rt, s, cmd, s->nargs + 1, false, &rt->in_cg, res, err, len);
 	free(cmd);
 	if (r < 0) {
 		rt_drop_cg(&rt->cg);   /* nothing was born in it */
@@ -302,19 +303,105 @@ static int launch_command(struct runtime *rt, struct spawn_result *res, char *er
 	return r;
 }
 
+enum placement rt_placement(const struct rt_spec *s)
+{
+	const struct inventory *inv = inv_get();
+
+	if (!s->accelerator_set || accel_available(inv, s->accelerator))
+		return PLACE_DECLARED;
+	if (s->has_fallback && accel_available(inv, s->fb_accelerator))
+		return PLACE_FALLBACK;
+	return PLACE_NONE;
+}
+
+/* The accelerator it asks for is missing and there is no fallback: it is
+ * not launched, and stays down (no budget is used) until the device
+ * appears or the manifest changes. */
+static void accelerator_missing(struct runtime *rt)
+{
+	const char *label = accel_label(rt->spec);
+
+	log_warnx("runtime[%s]: %s not available on this node and no fallback; not started",
+		  rt->spec->id, label);
+	rt->missing_accel = true;
+	rt->latched = true;
+	rt_set_state(rt, ST_ERROR, SEV_ERROR, "%s not available", label);
+}
+
+void rt_on_accelerators(void)
+{
+	size_t i;
+
+	for (i = 0; i < sup.nrts; i++) {
+		struct runtime *rt = sup.rts[i];
+		const char *label;
+
+		if (!rt || rt->removing)
+			continue;
+		label = accel_label(rt->spec);
+		rt->dirty = true;   /* its details say where it runs */
+		if (sup.shutting_down)
+			continue;
+		if (rt->missing_accel && rt->fsm.phase == PH_IDLE && rt->desired == DESIRED_AUTO &&
+		    rt_placement(rt->spec) != PLACE_NONE) {
+			log_info("runtime[%s]: it can run now (%s); starting it", rt->spec->id,
+				 rt_placement(rt->spec) == PLACE_DECLARED ? label : "on its fallback");
+			rt->latched = false;
+			rt->quick_crashes = 0;
+			rt_spawn(rt, mono_ms());
+		} else if (rt->on_fallback && rt->fsm.phase == PH_RUNNING && rt->spec->prefer_restart &&
+			   rt_placement(rt->spec) == PLACE_DECLARED &&
+			   !budget_exhausted(&rt->budget, now_ms()) &&
+			   rt_take_restart(rt, "its accelerator is available")) {
+			char why[80];
+
+			snprintf(why, sizeof(why), "Restarting on %s", label);
+			log_info("runtime[%s]: %s is here now; moving back to it (a counted restart)",
+				 rt->spec->id, label);
+			rt_begin_stop(rt, AFTER_START, why);
+		}
+	}
+}
+
+/* What shows while it runs: ready, or degraded on its fallback. */
+void rt_set_running_state(struct runtime *rt, const char *ready_summary)
+{
+	if (rt->on_fallback)
+		rt_set_state(rt, ST_DEGRADED, SEV_WARN, "%s fallback",
+			     rt->spec->fb_accelerator == ACCEL_CPU ? "CPU" :
+			     accel_name(rt->spec->fb_accelerator));
+	else
+		rt_set_state(rt, ST_READY, SEV_INFO, "%s", ready_summary);
+}
+
 void rt_spawn(struct runtime *rt, int64_t mono)
 {
 	const struct rt_spec *s = rt->spec;
 	struct fsm_in in = { .has_probe = s->health.type != PROBE_NONE,
 			     .startup_timeout_ms = s->health.startup_timeout_ms };
+	enum placement pl = rt_placement(s);
+	struct rt_spec *fb = NULL;
 	struct spawn_result res;
 	char err[300];
 	cJSON *p;
+	int r;
 
-	if (launch_command(rt, &res, err, sizeof(err)) < 0) {
+	if (pl == PLACE_NONE) {
+		accelerator_missing(rt);
+		return;
+	}
+	if (pl == PLACE_FALLBACK && !(fb = rt_spec_fallback(s))) {
+		launch_failed(rt, "out of memory");
+		return;
+	}
+	r = launch_command(rt, fb ? fb : s, &res, err, sizeof(err));
+	rt_spec_free(fb);
+	if (r < 0) {
 		launch_failed(rt, err);
 		return;
 	}
+	rt->on_fallback = pl == PLACE_FALLBACK;
+	rt->missing_accel = false;
 	rt->pid = res.pid;
 	rt->pidfd = res.pidfd;
 	rt->outfd = res.outfd;
@@ -338,7 +425,7 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	if (in.has_probe)
 		rt_set_state(rt, ST_STARTING, SEV_INFO, "Waiting for health check");
 	else
-		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
+		rt_set_running_state(rt, "Process running");
 	p = rt_payload(rt);
 	cJSON_AddNumberToObject(p, "pid", rt->pid);
 	events_emit("runtime.started", p);
@@ -1041,7 +1128,7 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	}
 	if (rt->fsm.phase == PH_RUNNING && spec->health.type == PROBE_NONE && !rt->ever_ready) {
 		rt->ever_ready = true;
-		rt_set_state(rt, ST_READY, SEV_INFO, "Process running");
+		rt_set_running_state(rt, "Process running");
 	}
 	if (rt->desired == DESIRED_AUTO && !was_auto && spec->auto_start &&
 	    rt->fsm.phase == PH_IDLE && !rt->latched)

@@ -710,6 +710,24 @@ static void check_seen(const char *name, struct manifest_result *res, struct see
 	}
 }
 
+/* --check: the runtimes that would not run as declared on this node. */
+static void check_placement(const char *name, const struct manifest_result *res)
+{
+	size_t k;
+
+	for (k = 0; k < res->nspecs; k++) {
+		const struct rt_spec *s = res->specs[k];
+		enum placement pl = rt_placement(s);
+
+		if (pl == PLACE_FALLBACK)
+			printf("note %s: %s would run on its fallback (%s): no %s on this node\n", name, s->id,
+			       accel_name(s->fb_accelerator), accel_label(s));
+		else if (pl == PLACE_NONE)
+			printf("note %s: %s would not start: no %s on this node, and no fallback that fits\n",
+			       name, s->id, accel_label(s));
+	}
+}
+
 int scan_check(void)
 {
 	char **names;
@@ -734,6 +752,7 @@ int scan_check(void)
 				bad++;
 			else
 				printf("ok %s: %zu runtime%s\n", names[i], res.nspecs, res.nspecs == 1 ? "" : "s");
+			check_placement(names[i], &res);
 			total += res.nspecs;
 		}
 		manifest_result_free(&res);

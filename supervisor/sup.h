@@ -58,6 +58,8 @@ struct runtime {
 	int quick_crashes;
 	bool stop_timed_out;
 	bool stop_for_health;        /* the stop under way follows failed checks */
+	bool on_fallback;            /* this run is on the manifest's fallback */
+	bool missing_accel;          /* not started: its accelerator is missing */
 	int64_t restarts_total;      /* counted restarts since loaded (metrics) */
 	int64_t exits[EXIT_KINDS];   /* process ends since loaded, by kind (metrics) */
 
@@ -151,6 +153,13 @@ void rt_remove(struct runtime *rt);
 void rt_update_spec(struct runtime *rt, struct rt_spec *spec);
 void rt_set_rejected(struct runtime *rt, const char *why);
 void rt_on_sigchld(void);
+/* Where a spec runs on this node: as declared, on its fallback, or
+ * nowhere (its accelerator is missing and it has no fallback that fits). */
+enum placement { PLACE_DECLARED, PLACE_FALLBACK, PLACE_NONE };
+enum placement rt_placement(const struct rt_spec *s);
+/* The inventory changed: start what waited for its accelerator, move back
+ * from a fallback where the manifest prefers it, refresh the details. */
+void rt_on_accelerators(void);
 /* Fallback mode: kill, in one /proc walk, what left the process groups of
  * the runtimes whose leader ended; then finish their reaping.  Each pass. */
 void rt_sweep(void);

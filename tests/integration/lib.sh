@@ -227,6 +227,15 @@ free_port() {
 }
 
 # stub_json ID PORT [STUB ARGS...]: a stub-llama runtime with an HTTP probe.
+# fake_gpu_root DIR: a root for --accel-root that describes this machine
+# plus one NVIDIA GPU (the driver's /proc entry and /dev/nvidia0).
+fake_gpu_root() {
+	mkdir -p "$1/proc/driver/nvidia/gpus/0000:01:00.0" "$1/dev"
+	cp /proc/cpuinfo /proc/meminfo "$1/proc/"
+	printf 'Model: \t\t NVIDIA A100\n' >"$1/proc/driver/nvidia/gpus/0000:01:00.0/information"
+	: >"$1/dev/nvidia0"
+}
+
 # crash_json ID MAX: a runtime that exits with code 3 at once, restarted
 # always, with a budget of MAX restarts: it ends in error, budget exhausted.
 crash_json() {

@@ -31,7 +31,8 @@ cat <<'JSON' | put_manifest xcheck.json
  "process":{"command":"/bin/sleep","args":["600"],"health":{"exec":["true"]}}}
 JSON
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
+fake_gpu_root "$T/gpu"   # ok asks for gpu_cuda
+start_daemon --accel-root "$T/gpu" || { not_ok "supervisor mounts the tree"; exit 1; }
 ok "supervisor mounts the tree"
 wait_state ok ready 30
 wait_state xcheck ready 30

@@ -388,6 +388,24 @@ static void test_good_variants(void)
 		CHECK_INT(res.specs[0]->ntags, 0);
 	}
 	manifest_result_free(&res);
+	/* a fallback for a missing accelerator, and the wish to move back */
+	EXPECT_GOOD(RT("", ",\"accelerator\":\"gpu_cuda\",\"prefer\":\"restart\","
+		       "\"fallback\":{\"args\":[\"-ngl\",\"0\"],\"env\":{\"CUDA_VISIBLE_DEVICES\":\"\"}}"), &res);
+	if (res.nspecs == 1) {
+		const struct rt_spec *f = res.specs[0];
+
+		CHECK(f->has_fallback && f->prefer_restart && f->fb_args_set);
+		CHECK_INT(f->fb_accelerator, ACCEL_CPU);
+		CHECK_INT(f->fb_nargs, 2);
+		CHECK_STR(f->fb_args[1], "0");
+		CHECK_INT(f->fb_nenv, 1);
+		CHECK(rt_spec_launch_differs(f, f) == false);
+	}
+	manifest_result_free(&res);
+	EXPECT_ONE(RT("", ",\"fallback\":{\"accelerator\":\"tpu\"}"),
+		   "t.json:1:83: \"fallback.accelerator\" must be one of cpu, gpu_cuda, gpu_rocm, gpu_metal, gpu_vulkan, npu");
+	EXPECT_ONE(RT("", ",\"prefer\":\"never\""), "t.json:1:66: \"prefer\" must be one of stay, restart");
+	EXPECT_ONE(RT("", ",\"fallback\":{\"argz\":[]}"), "t.json:1:69: unknown field \"argz\" in fallback");
 	EXPECT_GOOD(RT("", ",\"modalities\":[\"vision\",\"audio\",\"text\"],\"accelerator\":\"gpu_vulkan\",\"auto_start\":false"), &res);
 	if (res.nspecs == 1) {
 		CHECK_INT(res.specs[0]->modalities, MOD_TEXT | MOD_AUDIO | MOD_VISION);
@@ -1010,6 +1028,10 @@ static void test_dup_and_differs(void)
 	FLIP(SETS(health.url, "http://127.0.0.1:1/"), false);
 	FLIP(s->health.timeout_ms = 1, false);
 	FLIP(s->restart_policy = RESTART_NEVER, false);
+	FLIP(s->prefer_restart = true, false);
+	/* what runs on a fallback is launch */
+	FLIP(s->has_fallback = true, true);
+	FLIP({ s->has_fallback = true; s->fb_accelerator = ACCEL_GPU_VULKAN; }, true);
 	FLIP(s->max_restarts = 0, false);
 	FLIP(s->window_seconds = 1, false);
 	/* env in another order is the same env */
