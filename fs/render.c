@@ -337,6 +337,7 @@ struct tally {
 	int considered;             /* runtimes not offline */
 	enum severity node_sev;     /* the worst of those */
 	cJSON *press;               /* restart_pressure entries */
+	cJSON *why;                 /* "<id>: <label>" of each runtime that degrades the node */
 };
 
 static cJSON *pressure_entry(const struct rt_view *v, int64_t now)
@@ -376,6 +377,7 @@ static void tally_views(struct rt_view *const *views, size_t n, int64_t now, str
 	t->n = n;
 	t->node_sev = SEV_INFO;
 	t->press = cJSON_CreateArray();
+	t->why = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
 		const struct rt_view *v = views[i];
 		cJSON *p;
@@ -390,6 +392,14 @@ static void tally_views(struct rt_view *const *views, size_t n, int64_t now, str
 			t->considered++;
 			if (v->severity > t->node_sev)
 				t->node_sev = v->severity;
+			/* the reason, for the node's detail (a few at most) */
+			if (v->severity > SEV_INFO && cJSON_GetArraySize(t->why) < 5) {
+				char *label = render_label(v), line[300];
+
+				snprintf(line, sizeof(line), "%s: %s", v->id, label ? label : "");
+				free(label);
+				cJSON_AddItemToArray(t->why, cJSON_CreateString(line));
+			}
 		}
 		if ((p = pressure_entry(v, now)))
 			cJSON_AddItemToArray(t->press, p);
@@ -446,6 +456,8 @@ static void add_matrix_status(cJSON *item, const struct tally *t, const char *pr
 		snprintf(buf, sizeof(buf), "%d %s", t->count[s], state_slug((enum rt_state)s));
 		cJSON_AddItemToArray(detail, cJSON_CreateString(buf));
 	}
+	for (i = 0; t->why && i < (size_t)cJSON_GetArraySize(t->why); i++)
+		cJSON_AddItemToArray(detail, cJSON_CreateString(cJSON_GetArrayItem(t->why, (int)i)->valuestring));
 	if (problem)
 		cJSON_AddItemToArray(detail, cJSON_CreateString(problem));
 	if (tracking && *tracking)
@@ -542,6 +554,7 @@ char *render_matrix(struct rt_view *const *views, size_t n, const char *node, co
 	tally_views(views, n, now, t);
 	add_matrix_status(item, t, problem, tracking);
 	add_matrix_runtime(item, t, now);
+	cJSON_Delete(t->why);
 	free(t);
 	return json_done(root, len);
 }

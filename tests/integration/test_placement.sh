@@ -39,6 +39,8 @@ wait_for "[ \"\$(rt_state a)\" = degraded ]" 30
 check_eq "a: on its fallback" "Degraded - CPU fallback" "$(rt a status | head -n 1)"
 check "a: the detail names what is missing" \
 	"rt a status | grep -qx 'GPU (CUDA) not available: running on its fallback (CPU)'"
+check "the node's detail gives a's fallback as a reason" \
+	"rf '$MNT/runtime_matrix.json' | jq -e '.items.itest.status.detail | index(\"a: Degraded - CPU fallback\")' >/dev/null"
 check "a: launched with the fallback's environment" \
 	"tr '\\0' '\\n' </proc/$(rt_pid a)/environ | grep -qx ARW_TEST_FALLBACK=1"
 check_eq "a: restart wait= counts a fallback that serves as up" ok "$(rt_ctl a 'restart wait=20')"

@@ -252,6 +252,10 @@ static void test_matrix(void)
 	j = matrix(vs, 3);
 	CHECK_STR(mstr(j, "status", "code"), "error");
 	CHECK_STR(mstr(j, "status", "severity"), "error");
+	/* the node's detail says which runtime, and why */
+	CHECK_STR(mstr(j, "status", "aria_hint"),
+		  "Runtime status Error - Runtime errors need attention. 1 of 3 runtimes ready; 1 error; 1 offline; "
+		  "c: Error - Restart budget exhausted");
 	rt = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "items"), "node1"), "runtime");
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(rt, "restart_pressure")), 1);
 	x = cJSON_GetArrayItem(cJSON_GetObjectItem(rt, "restart_pressure"), 0);
