@@ -304,24 +304,26 @@ struct rt_view *reg_rt_view(uint32_t slot, uint32_t *gen, bool *removing)
 	return v;
 }
 
-struct rt_view **reg_rt_views(size_t *n)
+int reg_rt_views(struct rt_view ***out, size_t *n)
 {
 	struct rt_view **vs = NULL;
+	int r = 0;
 	size_t i;
 
 	*n = 0;
 	pthread_rwlock_rdlock(&reg.lock);
-	if (reg.nrt && (vs = calloc(reg.nrt, sizeof(*vs)))) {
-		for (i = 0; i < reg.nrt; i++)
-			if (reg.rt[i].used && reg.rt[i].view)
-				vs[(*n)++] = rt_view_ref(reg.rt[i].view);
-	}
+	if (reg.nrt && !(vs = calloc(reg.nrt, sizeof(*vs))))
+		r = -ENOMEM;
+	for (i = 0; vs && i < reg.nrt; i++)
+		if (reg.rt[i].used && reg.rt[i].view)
+			vs[(*n)++] = rt_view_ref(reg.rt[i].view);
 	pthread_rwlock_unlock(&reg.lock);
 	if (vs && !*n) {
 		free(vs);
 		vs = NULL;
 	}
-	return vs;
+	*out = vs;
+	return r;
 }
 
 int reg_rt_logs(uint32_t slot, char **out, size_t *len, int64_t *mtime_ms)

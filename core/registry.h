@@ -73,10 +73,10 @@ void reg_accel_get(int *counts);
 int reg_rt_lookup(const char *id, uint32_t *slot, uint32_t *gen);
 /* A reference to the slot's view, or NULL when the slot is free. */
 struct rt_view *reg_rt_view(uint32_t slot, uint32_t *gen, bool *removing);
-/* References to every published view, in slot order (*n of them; the
- * caller unrefs each and frees the array); NULL when there are none or
- * out of memory. */
-struct rt_view **reg_rt_views(size_t *n);
+/* References to every published view, in slot order: *out holds *n of
+ * them (the caller unrefs each and frees *out; NULL when there are none).
+ * 0, or -ENOMEM. */
+int reg_rt_views(struct rt_view ***out, size_t *n);
 /* Copy the slot's log ring; -ENOENT when the slot is free. */
 int reg_rt_logs(uint32_t slot, char **out, size_t *len, int64_t *mtime_ms);
 int reg_rt_logs_len(uint32_t slot, size_t *len, int64_t *mtime_ms);

@@ -37,15 +37,18 @@ const char *accel_name(enum accel a)
 	return (unsigned)a < ACCEL_COUNT ? accel_names[a] : "unknown";
 }
 
-const char *accel_label(const struct rt_spec *s)
+const char *accel_label_of(enum accel a)
 {
 	static const char *const labels[ACCEL_COUNT] = {
 		"CPU", "GPU (CUDA)", "GPU (ROCm)", "GPU (Metal)", "GPU (Vulkan)", "NPU",
 	};
 
-	if (!s->accelerator_set)
-		return "Unspecified";
-	return (unsigned)s->accelerator < ACCEL_COUNT ? labels[s->accelerator] : "Other";
+	return (unsigned)a < ACCEL_COUNT ? labels[a] : "Other";
+}
+
+const char *accel_label(const struct rt_spec *s)
+{
+	return s->accelerator_set ? accel_label_of(s->accelerator) : "Unspecified";
 }
 
 const char *restart_policy_name(enum restart_policy p)

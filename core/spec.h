@@ -136,8 +136,10 @@ extern const char *const restart_policy_names[3];
 extern const char *const modality_names[3];          /* "text", "audio", "vision" */
 extern const unsigned modality_bits[3];
 const char *accel_name(enum accel a);
-/* ARW's label: "CPU", "GPU (CUDA)", ...; "Unspecified" when the manifest
- * names no accelerator. */
+/* ARW's label of an accelerator value: "CPU", "GPU (CUDA)", ... */
+const char *accel_label_of(enum accel a);
+/* The label of a spec's accelerator; "Unspecified" when the manifest names
+ * none. */
 const char *accel_label(const struct rt_spec *s);
 const char *restart_policy_name(enum restart_policy p);
 /* A stop signal's name ("TERM"), NULL for one shown as a number. */

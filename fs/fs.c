@@ -118,10 +118,12 @@ static void set_time(struct timespec *ts, int64_t ms)
 /* metrics.prom, rendered from every published view as of now. */
 static int metrics(char **data, size_t *len, int64_t *mtime, int64_t now)
 {
+	struct rt_view **vs;
 	size_t n = 0, i;
-	struct rt_view **vs = reg_rt_views(&n);
 	int counts[ACCEL_COUNT];
 
+	if (reg_rt_views(&vs, &n) < 0)
+		return -ENOMEM;
 	reg_accel_get(counts);
 	*data = render_metrics(vs, n, counts, start_ms, ARW_VERSION, now, len);
 	for (i = 0; i < n; i++)

@@ -301,6 +301,7 @@ static void describe(const struct inventory *v, char *out, size_t len)
 void inv_rescan(const char *why)
 {
 	static char last[512];
+	static int last_counts[ACCEL_COUNT];
 	char now_desc[512];
 	int counts[ACCEL_COUNT], a;
 	struct snap *s;
@@ -317,7 +318,12 @@ void inv_rescan(const char *why)
 	for (a = 0; a < ACCEL_COUNT; a++)
 		counts[a] = accel_count(&inv, (enum accel)a);
 	reg_accel_set(counts);
-	rt_on_accelerators();
+	/* placement depends on what is available, nothing else: the runtimes
+	 * hear of a change only (most /dev events are other devices) */
+	if (memcmp(counts, last_counts, sizeof(counts)) != 0) {
+		memcpy(last_counts, counts, sizeof(counts));
+		rt_on_accelerators();
+	}
 	if (!(txt = accel_json(&inv, &len)))
 		return;
 	s = snap_new(txt, len, now_ms());

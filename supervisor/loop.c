@@ -353,15 +353,8 @@ void loop_publish_root(void)
 	int64_t now = now_ms();
 
 	sup.matrix_dirty = false;
-	views = calloc(sup.nrts ? sup.nrts : 1, sizeof(*views));
-	if (!views)
-		return;
-	for (i = 0; i < sup.nrts; i++) {
-		struct rt_view *v = sup.rts[i] ? reg_rt_view((uint32_t)i, NULL, NULL) : NULL;
-
-		if (v)
-			views[n++] = v;
-	}
+	if (reg_rt_views(&views, &n) < 0)
+		return;   /* (out of memory: the next change tries again) */
 	txt = render_matrix(views, n, sup.node, cg_mode_text(), node_problem(problem, sizeof(problem)),
 			    sup.matrix_ttl, now, &len);
 	for (i = 0; i < n; i++)

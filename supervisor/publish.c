@@ -55,7 +55,7 @@ static void add_placement(struct rt_view *v, const struct runtime *rt)
 			   "manifest, or install the device and echo reload > /arw/ctl", label);
 	} else if (rt->on_fallback && v->pid) {
 		add_detail(v, "%s not available: running on its fallback (%s)", label,
-			   s->fb_accelerator == ACCEL_CPU ? "CPU" : accel_name(s->fb_accelerator));
+			   accel_label_of(s->fb_accelerator));
 		if (rt_placement(s) == PLACE_DECLARED)
 			add_detail(v, s->prefer_restart ? "%s is here now: moving back to it" :
 				   "fallback active; restart to use %s", label);

@@ -368,8 +368,7 @@ void rt_set_running_state(struct runtime *rt, const char *ready_summary)
 {
 	if (rt->on_fallback)
 		rt_set_state(rt, ST_DEGRADED, SEV_WARN, "%s fallback",
-			     rt->spec->fb_accelerator == ACCEL_CPU ? "CPU" :
-			     accel_name(rt->spec->fb_accelerator));
+			     accel_label_of(rt->spec->fb_accelerator));
 	else
 		rt_set_state(rt, ST_READY, SEV_INFO, "%s", ready_summary);
 }
