@@ -39,6 +39,10 @@
 #include "render.h"
 
 #define TIMEOUT 1.0
+/* The size `events` reports: nothing to do with its content (a stream has
+ * no size), but above 0, or the kernel would answer a splice or sendfile
+ * with EOF itself without asking us (see fs_read). */
+#define EVENTS_ST_SIZE 4096
 
 enum of_kind { OF_DATA = 1, OF_CTL, OF_EVENTS, OF_DIR };
 
@@ -268,12 +272,14 @@ static int fill_attr(fuse_ino_t ino, struct stat *st)
 		}
 		st->st_nlink = 1;
 		st->st_size = (off_t)len;
+		if (ino == TOP_EVENTS)
+			st->st_size = EVENTS_ST_SIZE;
 		set_time(&st->st_mtim, m);
 	}
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
 	st->st_blksize = 4096;
-	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_blocks = ino == TOP_EVENTS ? 0 : (st->st_size + 511) / 512;
 	return 0;
 }
 
@@ -472,18 +478,21 @@ static void of_free(struct fs_open *of)
  * come for `of`: free it here.  `parallel` (ctl files): the kernel holds the
  * inode lock across a direct write, so a parked `wait=` write would block
  * every other writer of this ctl, uninterruptibly; with parallel direct
- * writes it takes the lock shared.  libfuse 3.14 has no field for that
- * flag; its fuse_reply_open sends just this structure. */
-static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fs_open *of, bool parallel)
+ * writes it takes the lock shared.  `events` is a stream (FOPEN_STREAM:
+ * no file position, so a sendfile or splice always starts at 0, below its
+ * placeholder size, and reaches fs_read to be refused).  libfuse 3.14 has
+ * no fields for those flags; its fuse_reply_open sends just this
+ * structure.  `extra` 0: what fi says, through libfuse. */
+static void reply_open(fuse_req_t req, struct fuse_file_info *fi, struct fs_open *of, uint32_t extra)
 {
 	int r;
 
-	if (parallel) {
+	if (extra) {
 		struct fuse_open_out out;
 
 		memset(&out, 0, sizeof(out));
 		out.fh = fi->fh;
-		out.open_flags = FOPEN_DIRECT_IO | FOPEN_PARALLEL_DIRECT_WRITES;
+		out.open_flags = FOPEN_DIRECT_IO | extra;
 		r = fuse_reply_buf(req, (const char *)&out, sizeof(out));
 	} else {
 		r = fuse_reply_open(req, fi);
@@ -543,7 +552,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)of;
-	reply_open(req, fi, of, false);
+	reply_open(req, fi, of, 0);
 }
 
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -618,10 +627,8 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		fi->direct_io = 1;
-		fi->nonseekable = 1;
 		fi->fh = (uint64_t)(uintptr_t)of;
-		reply_open(req, fi, of, false);
+		reply_open(req, fi, of, FOPEN_NONSEEKABLE | FOPEN_STREAM);
 		return;
 	}
 	of = of_new(is_ctl(ino) ? OF_CTL : OF_DATA, ino);
@@ -649,7 +656,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->direct_io = 1;
 	fi->fh = (uint64_t)(uintptr_t)of;
-	reply_open(req, fi, of, of->kind == OF_CTL);
+	reply_open(req, fi, of, of->kind == OF_CTL ? FOPEN_PARALLEL_DIRECT_WRITES : 0);
 }
 
 static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -658,6 +665,18 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs_open *of = (struct fs_open *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	if (fi->lock_owner == 0) {
+		/* Through the page cache: splice, sendfile, copy_file_range or a
+		 * page fault of a private mapping.  The kernel asks for whole
+		 * pages up to the size the last getattr gave, which for a
+		 * stream is a placeholder and for a snapshot may be another
+		 * version's than this open's.  Refuse: the caller sees EINVAL
+		 * (busybox, Python and coreutils then fall back to read(2),
+		 * which carries a lock owner) instead of an empty or torn
+		 * copy. */
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	if (of->kind == OF_EVENTS) {
 		events_read(of->er, req, size, fi->flags & O_NONBLOCK);
 		return;

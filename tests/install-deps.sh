@@ -7,7 +7,7 @@
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 procps inotify-tools"
 if [ "${1:-}" = test ]; then
-	PKGS="$PKGS python3-jsonschema prometheus prometheus-node-exporter"
+	PKGS="$PKGS python3-jsonschema prometheus prometheus-node-exporter busybox-static"
 fi
 missing=""
 for p in $PKGS; do
