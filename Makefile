@@ -5,7 +5,11 @@
 #   make stress     the same build, then 100 SIGKILLs of a busy daemon
 #   make SANITIZE=address,undefined test   the same under ASan+UBSan (build-asan-ubsan/)
 
-MOUNT     ?= /arw
+# The tree sits one level below a shared mount point (--shared-parent), so
+# that containers which bind /run/arw see it again after a daemon restart;
+# /arw links to it (made by `make run` when /arw is free or already a link).
+MOUNT     ?= /run/arw/fs
+LINK      ?= $(if $(filter /run/arw/fs,$(MOUNT)),/arw)
 MANIFESTS ?= $(CURDIR)/configs/runtimes.d
 STATE     ?= $(CURDIR)/.run/state
 SANITIZE  ?=
@@ -81,8 +85,13 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(STATE)
 	@chmod go-w configs/runtimes.d/*.json   # a clone made under umask 002 is group-writable
-	@echo "arw-supervisor: mounting at $(MOUNT) (Ctrl-C stops every runtime and unmounts)"
-	$(BUILD)/arw-supervisor -f --mount $(MOUNT) --manifests $(MANIFESTS) --state $(STATE)
+	@if [ -n "$(LINK)" ]; then \
+		if [ -L "$(LINK)" ] || [ ! -e "$(LINK)" ] || rmdir "$(LINK)" 2>/dev/null; then \
+			ln -sfn "$(MOUNT)" "$(LINK)"; \
+		else echo "note: $(LINK) exists and is not an empty folder or a link: use $(MOUNT)"; fi; \
+	fi
+	@echo "arw-supervisor: mounting at $(MOUNT)$(if $(LINK), ($(LINK) links to it)) (Ctrl-C stops every runtime and unmounts)"
+	$(BUILD)/arw-supervisor -f --shared-parent --mount $(MOUNT) --manifests $(MANIFESTS) --state $(STATE)
 
 unit: all
 	@./tests/run.sh unit $(BUILD)

@@ -60,6 +60,12 @@ int mnt_parse_line(const char *line, char *point, size_t plen, struct mnt_entry 
 	if (sscanf(devs, "%u:%u", &e->maj, &e->min) != 2)
 		return -EINVAL;
 	unescape(pt);
+	{
+		/* the optional fields, between the options and " - " */
+		const char *sh = strstr(line, " shared:");
+
+		e->shared = sh && sh < sep;
+	}
 	snprintf(point, plen, "%s", pt);
 	snprintf(e->fstype, sizeof(e->fstype), "%s", type);
 	snprintf(e->source, sizeof(e->source), "%s", src);
@@ -373,8 +379,58 @@ static int clear_top(const char *mp, const struct mnt_entry *e, char *err, size_
 	return 0;
 }
 
-int mnt_claim(const char *mp, const char *state, char *err, size_t errlen)
+/* The folder above mp into parent, created with its parents. */
+static int parent_of(const char *mp, char *parent, size_t plen, char *err, size_t errlen)
 {
+	char *slash;
+	int r;
+
+	snprintf(parent, plen, "%s", mp);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent) {
+		snprintf(err, errlen, "--shared-parent: %s is directly under /; mount one level lower, "
+			 "e.g. --mount /run/arw/fs", mp);
+		return -EINVAL;
+	}
+	*slash = '\0';
+	if ((r = mnt_mkdir_p(parent)) < 0)
+		snprintf(err, errlen, "cannot create %s: %s", parent, strerror(-r));
+	return r;
+}
+
+/* After prepare (a stale mount at mp is gone: a bind of the parent made
+ * before would hide it from umount). */
+static int share_parent(const char *parent, char *err, size_t errlen)
+{
+	struct mnt_entry e;
+	int r;
+
+	if ((r = mnt_top(parent, &e)) < 0) {
+		snprintf(err, errlen, "/proc/self/mountinfo: %s", strerror(-r));
+		return r;
+	}
+	if (r == 0) {
+		if (mount(parent, parent, NULL, MS_BIND, NULL) < 0)
+			goto fail;
+		log_info("%s: bound onto itself, to be a mount point of its own", parent);
+		e.shared = false;
+	}
+	if (!e.shared) {
+		if (mount(NULL, parent, NULL, MS_SHARED, NULL) < 0)
+			goto fail;
+		log_info("%s: now a shared mount; bind it into containers with rslave propagation", parent);
+	}
+	return 0;
+fail:
+	r = -errno;
+	snprintf(err, errlen, "--shared-parent: cannot make %s a shared mount point: %s", parent,
+		 strerror(errno));
+	return r;
+}
+
+int mnt_claim(const char *mp, const char *state, bool share, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
 	int r;
 
 	if (owner_fd < 0) {
@@ -385,7 +441,11 @@ int mnt_claim(const char *mp, const char *state, char *err, size_t errlen)
 			return r;
 		}
 	}
-	return prepare(mp, err, errlen);
+	if (share && (r = parent_of(mp, parent, sizeof(parent), err, errlen)) < 0)
+		return r;
+	if ((r = prepare(mp, err, errlen)) < 0 || !share)
+		return r;
+	return share_parent(parent, err, errlen);
 }
 
 /* We own the mount point: an arw mount there is a dead one. */
@@ -425,6 +485,25 @@ static int prepare(const char *mp, char *err, size_t errlen)
 		snprintf(err, errlen, "%s is not a directory", mp);
 		return -ENOTDIR;
 	}
+	return 0;
+}
+
+int mnt_mkdir_p(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
 	return 0;
 }
 

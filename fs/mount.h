@@ -25,6 +25,7 @@ struct mnt_entry {
 	unsigned maj, min;        /* st_dev of the mount: fusectl's N is min */
 	char fstype[64];          /* "fuse.arw" for ours */
 	char source[256];
+	bool shared;              /* its propagation: a peer group ("shared:N") */
 };
 
 /* Pure: one line of /proc/self/mountinfo: its mount point (unescaped) into
@@ -49,11 +50,19 @@ bool proc_dying(pid_t pid);
 
 /* Take the mount point: lock its owner file (refusing a live owner; kept
  * when we hold it already), clear a stale mount of ours (abort, lazy
- * unmount), create the folder.  `state`
- * is written into the owner file for the message another daemon prints.
- * 0, -EBUSY (a live owner, or a foreign mount) or another -errno; `err`
- * says what. */
-int mnt_claim(const char *mp, const char *state, char *err, size_t errlen);
+ * unmount), create the folder.  `state` is written into the owner file for
+ * the message another daemon prints.  With `share` (--shared-parent), the
+ * folder above mp is created when missing and made a shared mount point
+ * (bound onto itself when it is not a mount point, then MS_SHARED): a mount
+ * made below it propagates into every bind of it made with slave
+ * propagation, such as a container's, so a daemon that restarts mounts
+ * again there and the container sees the new tree.  That parent mount is
+ * left in place at exit (the containers' binds refer to it).
+ * 0, -EBUSY (a live owner, or a foreign mount), -EINVAL (`share` with mp
+ * directly under /) or another -errno; `err` says what. */
+int mnt_claim(const char *mp, const char *state, bool share, char *err, size_t errlen);
+/* mkdir -p, mode 0755.  0 or -errno. */
+int mnt_mkdir_p(const char *path);
 /* After daemon(): the owner file names the new pid. */
 int mnt_owner_repid(const char *state);
 /* Drop a dead mount of ours still attached at `mp` (after a lost session). */

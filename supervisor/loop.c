@@ -437,7 +437,7 @@ static void on_session_end(void *ctx, uint32_t events)
 		return;
 	}
 	lost_at[nlost++] = mono;
-	if ((r = mnt_claim(sup.mount, sup.state, err, sizeof(err))) < 0 ||
+	if ((r = mnt_claim(sup.mount, sup.state, sup.shared_parent, err, sizeof(err))) < 0 ||
 	    (r = fs_mount(sup.mount, &sup.fs)) < 0 || (r = fs_start()) < 0) {
 		snprintf(err + strlen(err), sizeof(err) - strlen(err), "%scannot mount %s again: %s",
 			 err[0] ? "; " : "", sup.mount, strerror(-r));

@@ -51,6 +51,7 @@ static void usage(FILE *f)
 		"  --ctl-group GROUP  members of GROUP may write ctl files\n"
 		"  --check            validate the manifests folder, print every error, exit 0/2\n"
 		"  --no-cgroup        track runtimes by process group, not one cgroup v2 each\n"
+		"  --shared-parent    make the mount point's parent a shared mount (for containers)\n"
 		"  --shutdown-timeout SEC  give up on processes that cannot die after SEC (30)\n"
 		"  --accel-root DIR   read the accelerator inventory under DIR, not / (a fake tree)\n"
 		"  -f                 stay in the foreground; -v more logging\n"
@@ -149,6 +150,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		{ "ctl-group", required_argument, NULL, 'g' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "no-cgroup", no_argument, NULL, 'C' },
+		{ "shared-parent", no_argument, NULL, 'P' },
 		{ "shutdown-timeout", required_argument, NULL, 'T' },
 		{ "accel-root", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -169,6 +171,7 @@ static int parse_options(int argc, char **argv, struct opts *o)
 		case 'g': o->ctl_group = optarg; break;
 		case 'c': o->check = true; break;
 		case 'C': sup.no_cgroup = true; break;
+		case 'P': sup.shared_parent = true; break;
 		case 'A': snprintf(sup.accel_root, sizeof(sup.accel_root), "%s", optarg); break;
 		case 'T':
 			v = strtol(optarg, &end, 10);
@@ -265,7 +268,7 @@ static int claim(const struct opts *o)
 		fprintf(stderr, "arw-supervisor: %s\n", err);
 		return r == -EWOULDBLOCK ? 1 : 2;
 	}
-	if ((r = mnt_claim(sup.mount, sup.state, err, sizeof(err))) < 0) {
+	if ((r = mnt_claim(sup.mount, sup.state, sup.shared_parent, err, sizeof(err))) < 0) {
 		fprintf(stderr, "arw-supervisor: %s\n", err);
 		return r == -EBUSY ? 1 : 2;
 	}

@@ -24,25 +24,6 @@
 
 static char state_dir[PATH_MAX];
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX], *p;
-
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int lock_fd = -1;
 
 int persist_lock(const char *mount, char *err, size_t errlen)
@@ -108,11 +89,11 @@ int persist_init(const char *dir)
 	size_t i;
 
 	snprintf(state_dir, sizeof(state_dir), "%s", dir);
-	if ((r = mkdir_p(dir)) < 0)
+	if ((r = mnt_mkdir_p(dir)) < 0)
 		return r;
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", dir, subs[i]);
-		if ((r = mkdir_p(sub)) < 0)
+		if ((r = mnt_mkdir_p(sub)) < 0)
 			return r;
 	}
 	return 0;

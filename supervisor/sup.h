@@ -125,6 +125,7 @@ struct sup {
 	struct manifest_defaults defs;
 	int matrix_ttl;
 	bool no_cgroup;              /* --no-cgroup / ARW_NO_CGROUP=1 */
+	bool shared_parent;          /* --shared-parent: the mount point's parent is a shared mount */
 	char accel_root[256];        /* --accel-root / ARW_ACCEL_ROOT; "" = "/" */
 	int shutdown_timeout_ms;     /* --shutdown-timeout */
 	uid_t uid;

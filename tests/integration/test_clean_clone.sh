@@ -32,11 +32,17 @@ for p in (18080, 18081, 18082):
     s.close()')
 [ -z "$busy" ] || { not_ok "the example ports are free" "port(s) $busy in use: stop your own \`make run\` first"; exit 1; }
 
+# The default layout, in $T: the tree one level below a folder that
+# `make run` makes a shared mount point, and a link to the tree.
+MNT=$T/share/fs
+LINK=$T/arw
+CLEANUP_HOOKS+=('umount -l "$T/share" 2>/dev/null')
+
 RUNLOG=$T/make-run.log
 # as a new user types it: none of this test run's variables (make test
 # SANITIZE=... exports SANITIZE and MAKEFLAGS), only where owner files go
 ( cd "$CLONE" && exec env -i PATH="$PATH" HOME="$HOME" ARW_RUN_DIR="$ARW_RUN_DIR" \
-	setsid make run MOUNT="$MNT" ) >"$RUNLOG" 2>&1 &
+	setsid make run MOUNT="$MNT" LINK="$LINK" ) >"$RUNLOG" 2>&1 &
 MAKE_PID=$!
 # kill the whole session of `make run` if the test ends early
 CLEANUP_HOOKS+=('kill -KILL -- "-$MAKE_PID" 2>/dev/null; sleep 0.2')
@@ -50,6 +56,10 @@ else
 	exit 1
 fi
 check_eq "make run: whisper-stub (auto_start false) is offline" offline "$(rt_state whisper-stub)"
+check_eq "make run: LINK points at the tree" "$MNT" "$(readlink "$LINK")"
+check_eq "make run: cat through the link works" ready "$(rf "$LINK/runtimes/llama-stub/state")"
+check "make run: the tree's parent is a shared mount point" \
+	"grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ $T/share [^ ]+ (.* )?shared:' /proc/self/mountinfo"
 check_match "make run: manifests/ says both files are ok" '^ok llama-stub.json.*ok vision-stub.json' \
 	"$(cat "$MNT/manifests/llama-stub.json" "$MNT/manifests/vision-stub.json" | tr '\n' ' ')"
 check_eq "start whisper-stub as the README shows" ok "$(rt_ctl whisper-stub 'start wait=30')"
