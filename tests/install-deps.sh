@@ -3,11 +3,14 @@
 # As root it runs apt-get; otherwise it prints the command to run.
 #   tests/install-deps.sh        what `make run` needs
 #   tests/install-deps.sh test   and what only the tests use: a JSON Schema
-#                                validator, promtool and the node exporter
+#                                validator, promtool and the node exporter,
+#                                busybox, podman with runc (containers), and
+#                                the watchers dashboards use (Python's
+#                                watchdog, Node.js)
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 procps inotify-tools"
 if [ "${1:-}" = test ]; then
-	PKGS="$PKGS python3-jsonschema prometheus prometheus-node-exporter busybox-static"
+	PKGS="$PKGS python3-jsonschema prometheus prometheus-node-exporter busybox-static podman runc python3-watchdog nodejs"
 fi
 missing=""
 for p in $PKGS; do

@@ -357,6 +357,9 @@ stop_daemon() {
 # CLEANUP_HOOKS: commands a script adds for what lib.sh does not know about
 # (run first by cleanup, each eval'd once).
 CLEANUP_HOOKS=()
+# CLEANUP_LAST: the same, run after the daemon is stopped and its mount
+# removed (e.g. unmounting a shared parent the daemon would mount again).
+CLEANUP_LAST=()
 
 cleanup() {
 	local rc=$? p e pid st h
@@ -403,6 +406,7 @@ cleanup() {
 		mounted || break
 		fusermount3 -uz "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	done
+	for h in "${CLEANUP_LAST[@]+"${CLEANUP_LAST[@]}"}"; do eval "$h"; done
 	if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$DLOG" 2>/dev/null; then
 		not_ok "the supervisor's log has no sanitizer report"
 		grep -E -A 30 'ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$DLOG" | head -n 60 | sed 's/^/#   /'

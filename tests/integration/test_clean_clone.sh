@@ -36,7 +36,7 @@ for p in (18080, 18081, 18082):
 # `make run` makes a shared mount point, and a link to the tree.
 MNT=$T/share/fs
 LINK=$T/arw
-CLEANUP_HOOKS+=('umount -l "$T/share" 2>/dev/null')
+CLEANUP_LAST+=('umount -l "$T/share" 2>/dev/null')
 
 RUNLOG=$T/make-run.log
 # as a new user types it: none of this test run's variables (make test
@@ -59,7 +59,7 @@ check_eq "make run: whisper-stub (auto_start false) is offline" offline "$(rt_st
 check_eq "make run: LINK points at the tree" "$MNT" "$(readlink "$LINK")"
 check_eq "make run: cat through the link works" ready "$(rf "$LINK/runtimes/llama-stub/state")"
 check "make run: the tree's parent is a shared mount point" \
-	"grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ $T/share [^ ]+ (.* )?shared:' /proc/self/mountinfo"
+	"grep -qE '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ $T/share [^ ]+ (.* )?shared:' /proc/self/mountinfo"
 check_match "make run: manifests/ says both files are ok" '^ok llama-stub.json.*ok vision-stub.json' \
 	"$(cat "$MNT/manifests/llama-stub.json" "$MNT/manifests/vision-stub.json" | tr '\n' ' ')"
 check_eq "start whisper-stub as the README shows" ok "$(rt_ctl whisper-stub 'start wait=30')"
