@@ -12,9 +12,9 @@
 
 skip() { note "SKIP test_containers: $*"; exit 0; }
 command -v podman >/dev/null || skip "podman is not installed (apt-get install podman runc)"
+# (a busybox that is not static cannot run in the root filesystem below:
+# the first podman run fails and the test is skipped with podman's message)
 BB=$(command -v busybox) || skip "busybox is not installed (apt-get install busybox-static)"
-file -L "$BB" 2>/dev/null | grep -q 'statically linked' || [ "$(basename "$(readlink -f "$BB")")" = busybox ] ||
-	skip "$BB is not a static busybox"
 
 # a root filesystem: busybox and its applet links, a passwd with a non-root user
 ROOTFS=$T/rootfs
