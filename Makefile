@@ -86,8 +86,8 @@ run: deps
 	@mkdir -p $(STATE)
 	@chmod go-w configs/runtimes.d/*.json   # a clone made under umask 002 is group-writable
 	@if [ -n "$(LINK)" ]; then \
-		if [ -L "$(LINK)" ] || [ ! -e "$(LINK)" ] || rmdir "$(LINK)" 2>/dev/null; then \
-			ln -sfn "$(MOUNT)" "$(LINK)"; \
+		if { [ -L "$(LINK)" ] || [ ! -e "$(LINK)" ] || rmdir "$(LINK)" 2>/dev/null; } && \
+			ln -sfn "$(MOUNT)" "$(LINK)" 2>/dev/null; then :; \
 		else echo "note: $(LINK) exists and is not an empty folder or a link: use $(MOUNT)"; fi; \
 	fi
 	@echo "arw-supervisor: mounting at $(MOUNT)$(if $(LINK), ($(LINK) links to it)) (Ctrl-C stops every runtime and unmounts)"
