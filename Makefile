@@ -3,6 +3,7 @@
 #   make run        install dependencies if missing, build, mount at $(MOUNT)
 #   make test       install dependencies if missing, build, run every test
 #   make stress     the same build, then 100 SIGKILLs of a busy daemon
+#   make bench      the benchmarks in bench/, printed as tables
 #   make SANITIZE=address,undefined test   the same under ASan+UBSan (build-asan-ubsan/)
 
 # The tree sits one level below a shared mount point (--shared-parent), so
@@ -104,6 +105,15 @@ test: test-deps
 	@./tests/run.sh all $(BUILD)
 
 # SIGKILL stress: 100 kills of a busy daemon (make test runs a few)
+# benchmarks that print tables (docs/performance.md); tests never time anything
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/restart.sh 20 $(BUILD)
+	@echo
+	@bench/reads.sh 2 $(BUILD)
+	@echo
+	@bench/stop_tree.sh 1000 5 $(BUILD)
+
 stress: deps
 	@$(MAKE) --no-print-directory all
 	@ARW_KILL9_ROUNDS=$${ARW_KILL9_ROUNDS:-100} ./tests/run.sh stress $(BUILD)
@@ -111,5 +121,5 @@ stress: deps
 clean:
 	rm -rf build build-* .run
 
-.PHONY: all deps test-deps run unit integration test stress clean
+.PHONY: all deps test-deps run unit integration test bench stress clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -17,3 +17,24 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$dir/m"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+# start_b [RESTART_JSON] INTERVAL_MS [STUB ARGS...]: a manifest for one stub
+# runtime "b" (on $port, health checked every INTERVAL_MS), the daemon on
+# $dir/mnt ($daemon), and $R its folder; returns once b is ready.
+R="$dir/mnt/runtimes/b"
+wait_ready() { for _ in $(seq 2000); do [ "$(cat "$R/state" 2>/dev/null)" = ready ] && return 0; sleep 0.005; done; return 1; }
+start_b() {
+	local restart=$1 interval=$2 a args="" rj=""
+	shift 2
+	[ -n "$restart" ] && rj="\"restart\":$restart,"
+	for a in --port "$port" "$@"; do args="$args${args:+,}\"$a\""; done
+	cat >"$dir/m/b.json" <<JSON
+{"id":"b","adapter":"process","auto_start":true,$rj
+ "process":{"command":"$build/stub-llama","args":[$args],
+  "health":{"url":"http://127.0.0.1:$port/health","interval_ms":$interval}}}
+JSON
+	chmod 644 "$dir/m/b.json"
+	"$build/arw-supervisor" -f --mount "$dir/mnt" --manifests "$dir/m" --state "$dir/state" 2>"$dir/log" &
+	daemon=$!
+	wait_ready || { echo "bench: runtime b never got ready; the daemon's log:" >&2; tail -n 20 "$dir/log" >&2; return 1; }
+}

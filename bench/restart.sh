@@ -9,18 +9,7 @@ set -euo pipefail
 rounds=${1:-20}
 build=$(cd "${2:-$(dirname "$0")/../build}" && pwd)
 . "$(dirname "$0")/lib.sh"
-cat > "$dir/m/b.json" <<JSON
-{"id":"b","adapter":"process","auto_start":true,
- "restart":{"max_restarts":1000,"window_seconds":1},
- "process":{"command":"$build/stub-llama","args":["--port","$port","--load-ms","0","--listen-delay-ms","0"],
-  "health":{"url":"http://127.0.0.1:$port/health","interval_ms":100}}}
-JSON
-chmod 644 "$dir/m/b.json"
-"$build/arw-supervisor" -f --mount "$dir/mnt" --manifests "$dir/m" --state "$dir/state" 2>"$dir/log" &
-daemon=$!
-R="$dir/mnt/runtimes/b"
-wait_ready() { for _ in $(seq 2000); do [ "$(cat "$R/state" 2>/dev/null)" = ready ] && return 0; sleep 0.005; done; return 1; }
-wait_ready
+start_b '{"max_restarts":1000,"window_seconds":1}' 100 --load-ms 0 --listen-delay-ms 0
 cat "$dir/mnt/events" > "$dir/events" &
 reader=$!
 sleep 0.2
