@@ -108,6 +108,8 @@ test: test-deps
 # benchmarks that print tables (docs/performance.md); tests never time anything
 bench: deps
 	@$(MAKE) --no-print-directory all
+	@bench/respawn.sh 20 $(BUILD)
+	@echo
 	@bench/restart.sh 20 $(BUILD)
 	@echo
 	@bench/reads.sh 2 $(BUILD)

@@ -477,6 +477,16 @@ static void publish_and_reply(void)
 	for (k = 0; k < sup.nrts; k++)
 		if (sup.rts[k] && sup.rts[k]->dirty)
 			rt_publish(sup.rts[k]);
+	/* the disk after the tree; a failed save shows before the replies */
+	for (k = 0; k < sup.nrts; k++) {
+		struct runtime *rt = sup.rts[k];
+
+		if (rt && (rt->save_state_after || rt->save_pid_after)) {
+			rt_save_after_publish(rt);
+			if (rt->dirty)
+				rt_publish(rt);
+		}
+	}
 	if (sup.matrix_dirty)
 		loop_publish_root();
 	mono = mono_ms();

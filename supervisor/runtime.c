@@ -114,6 +114,18 @@ static void save_pid(struct runtime *rt)
 	save_result(rt, &rt->pid_unsaved, "pid file", r);
 }
 
+void rt_save_after_publish(struct runtime *rt)
+{
+	if (rt->save_state_after) {
+		rt->save_state_after = false;
+		rt_save_state(rt);
+	}
+	if (rt->save_pid_after) {
+		rt->save_pid_after = false;
+		save_pid(rt);
+	}
+}
+
 static void save_retry(struct runtime *rt)
 {
 	rt->save_retry_at = 0;
@@ -213,15 +225,15 @@ int rt_launch(struct runtime *rt, const struct rt_spec *s, char *const *cmd, siz
 	return r;
 }
 
-/* Count an automatic restart.  When none is left, the runtime goes to error,
- * latched, and the exhaustion is logged and emitted: false then. */
-bool rt_take_restart(struct runtime *rt, const char *why)
+/* Count an automatic restart, not saved yet.  When none is left, the
+ * runtime goes to error, latched, and the exhaustion is logged and emitted:
+ * false then. */
+static bool take_restart(struct runtime *rt, const char *why)
 {
 	cJSON *p;
 
 	if (budget_take(&rt->budget, now_ms()) == 0) {
 		rt->restarts_total++;
-		rt_save_state(rt);
 		return true;
 	}
 	rt->latched = true;
@@ -234,6 +246,14 @@ bool rt_take_restart(struct runtime *rt, const char *why)
 	cJSON_AddStringToObject(p, "reason", why);
 	events_emit("runtime.budget.exhausted", p);
 	return false;
+}
+
+bool rt_take_restart(struct runtime *rt, const char *why)
+{
+	if (!take_restart(rt, why))
+		return false;
+	rt_save_state(rt);
+	return true;
 }
 
 static void launch_failed(struct runtime *rt, const char *why)
@@ -373,7 +393,9 @@ void rt_set_running_state(struct runtime *rt, const char *ready_summary)
 		rt_set_state(rt, ST_READY, SEV_INFO, "%s", ready_summary);
 }
 
-void rt_spawn(struct runtime *rt, int64_t mono)
+/* `after`: the pid file is written once the pass has published (a crash's
+ * restart); else now, so that a ctl write learns of a failed save. */
+static void spawn(struct runtime *rt, int64_t mono, bool after)
 {
 	const struct rt_spec *s = rt->spec;
 	struct fsm_in in = { .has_probe = s->health.type != PROBE_NONE,
@@ -417,7 +439,10 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	if (rt->pidfd >= 0)
 		loop_watch(rt->pidfd, EPOLLIN, on_pidfd, rt);
 	loop_watch(rt->outfd, EPOLLIN, on_output, rt);
-	save_pid(rt);
+	if (after)
+		rt->save_pid_after = true;   /* once the tree shows it */
+	else
+		save_pid(rt);
 	proc_scan_forget();
 	log_info("runtime[%s]: started pid %d: %s%s", s->id, (int)rt->pid, s->command,
 		 rt->in_cg ? "" : cg_enabled() ? " (not in a cgroup)" : "");
@@ -428,6 +453,11 @@ void rt_spawn(struct runtime *rt, int64_t mono)
 	p = rt_payload(rt);
 	cJSON_AddNumberToObject(p, "pid", rt->pid);
 	events_emit("runtime.started", p);
+}
+
+void rt_spawn(struct runtime *rt, int64_t mono)
+{
+	spawn(rt, mono, false);
 }
 
 /* ---- the life cycle: fsm.c decides, this carries it out ---- */
@@ -630,14 +660,19 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		}
 		return;
 	}
-	if (!rt_take_restart(rt, rt->exit_reason))
+	if (!take_restart(rt, rt->exit_reason))
 		return;
 	backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
 	if (backoff == 0) {
-		log_info("runtime[%s]: %s; restarting", s->id, rt->exit_reason);
-		rt_spawn(rt, mono);
+		/* Spawn first: the crash-to-restart time waits on nothing else.
+		 * The counted restart is saved once the tree shows the new
+		 * process (see rt_save_after_publish). */
+		spawn(rt, mono, true);
+		rt->save_state_after = true;
+		log_info("runtime[%s]: %s; restarted", s->id, rt->exit_reason);
 		return;
 	}
+	rt_save_state(rt);
 	rt_backoff(rt, backoff, mono);
 	rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
 		     (long long)backoff, rt->exit_reason);

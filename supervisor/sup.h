@@ -83,6 +83,7 @@ struct runtime {
 
 	struct budget budget;
 	bool state_unsaved, pid_unsaved; /* the state folder refused a write */
+	bool save_state_after, save_pid_after; /* to save once this pass has published */
 	int save_errno;
 	int64_t save_retry_at;       /* mono: try the unsaved files again */
 	char *state_note;            /* a bad state file was set aside at load */
@@ -171,6 +172,9 @@ void rt_on_timer(struct runtime *rt, int64_t mono);
 void rt_check_deadlines(struct runtime *rt, int64_t mono);
 int64_t rt_deadline(const struct runtime *rt);
 void rt_publish(struct runtime *rt);
+/* The saves a spawn left for after the publication (a crash's restart:
+ * the new process runs, the tree shows it, then the disk is written). */
+void rt_save_after_publish(struct runtime *rt);
 void rt_ctl(struct runtime *rt, const struct loop_cmd *c);
 void rt_stop_for_shutdown(struct runtime *rt);
 bool rt_interrupt(struct runtime *rt, uint64_t park_id);
