@@ -115,6 +115,8 @@ bench: deps
 	@bench/reads.sh 2 $(BUILD)
 	@echo
 	@bench/stop_tree.sh 1000 5 $(BUILD)
+	@echo
+	@bench/scale.sh 10 "1 100 1000" $(BUILD)
 
 stress: deps
 	@$(MAKE) --no-print-directory all

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Scale: the supervisor with 1, 100 and 1,000 runtimes of a static service
+# (bench/stamp.c, which appends its start time to a file and waits).  For
+# each count: the time from launching the supervisor to the last service
+# running (the services' own CLOCK_MONOTONIC stamps), the supervisor's PSS
+# once all run, and its CPU use while idle.  Prints a Markdown table.
+#   bench/scale.sh [IDLE_SECONDS] [COUNTS] [BUILD_DIR]     (defaults: 10, "1 100 1000")
+set -euo pipefail
+idle=${1:-10}
+counts=${2:-1 100 1000}
+build=$(cd "${3:-$(dirname "$0")/../build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+cc -O2 -static -o "$dir/stamp" "$here/stamp.c" 2>/dev/null || cc -O2 -o "$dir/stamp" "$here/stamp.c"
+ulimit -n 65536 2>/dev/null || true
+
+echo "| runtimes | launch -> last running (ms) | PSS (MiB) | idle CPU over ${idle} s (% of one core) |"
+echo "|---|---|---|---|"
+for n in $counts; do
+	rm -rf "$dir/m" "$dir/state" && mkdir -p "$dir/m"
+	: >"$dir/stamps"
+	for i in $(seq 1 "$n"); do
+		printf '{"id":"s%d","adapter":"process","auto_start":true,"process":{"command":"%s","args":["%s"]}}\n' \
+			"$i" "$dir/stamp" "$dir/stamps" >"$dir/m/s$i.json"
+	done
+	chmod 644 "$dir/m"/*.json
+	python3 - "$build/arw-supervisor" "$dir" "$n" "$idle" <<'PY'
+import os, subprocess, sys, time
+sup, d, n, idle = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+t0 = time.monotonic_ns()
+p = subprocess.Popen([sup, "-f", "--mount", d + "/mnt", "--manifests", d + "/m", "--state", d + "/state"],
+                     stderr=open(d + "/log", "w"))
+def stamps():
+    with open(d + "/stamps") as f:
+        return [int(l.split()[1]) for l in f if l.strip()]
+deadline = time.monotonic() + 120
+while len(stamps()) < n and time.monotonic() < deadline:
+    time.sleep(0.05)
+s = stamps()
+launch = (max(s) - t0) / 1e6 if len(s) >= n else float("nan")
+time.sleep(1)
+def pss():
+    with open("/proc/%d/smaps_rollup" % p.pid) as f:
+        for l in f:
+            if l.startswith("Pss:"):
+                return int(l.split()[1]) / 1024
+def ticks():
+    with open("/proc/%d/stat" % p.pid) as f:
+        x = f.read().rsplit(")", 1)[1].split()
+    return int(x[11]) + int(x[12])
+m = pss()
+c0, w0 = ticks(), time.monotonic()
+time.sleep(idle)
+cpu = (ticks() - c0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - w0) * 100
+print("| %d | %.1f | %.2f | %.3f |" % (n, launch, m, cpu))
+p.terminate()
+p.wait(timeout=120)
+PY
+done
