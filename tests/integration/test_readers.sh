@@ -24,6 +24,10 @@ note "$(sort "$T/copy.out" | awk '{print $2, $3, $4}' | sort | uniq -c | tr '\n'
 check_eq "sendfile, splice, copy_file_range: never a short or empty copy of a file" "" \
 	"$(grep -v -e ' ok$' -e ' error ' "$T/copy.out")"
 check_eq "every file was tried three ways" "$((${#files[@]} * 3))" "$(wc -l <"$T/copy.out")"
+# as documented (fs.md): refused, so that no copy can be sized by another
+# version's stat; copy_file_range to another filesystem fails before (EXDEV)
+check_eq "sendfile and splice of every file fail with EINVAL" "$((${#files[@]} * 2)) EINVAL" \
+	"$(awk '$2 != "copy_file_range" && $3 == "error" { print $4 }' "$T/copy.out" | sort | uniq -c | awk '{ print $1, $2 }')"
 
 # --- events: splice and sendfile fail loudly instead of a silent EOF ---
 r=$(timeout -k 2 10 python3 -c '
