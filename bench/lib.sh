@@ -19,8 +19,7 @@ mkdir -p "$dir/m"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # start_b [RESTART_JSON] INTERVAL_MS [STUB ARGS...]: a manifest for one stub
-# runtime "b" (on $port, health checked every INTERVAL_MS), the daemon on
-# $dir/mnt ($daemon), and $R its folder; returns once b is ready.
+# runtime "b" (on $port, health checked every INTERVAL_MS), then launch_b.
 R="$dir/mnt/runtimes/b"
 wait_ready() { for _ in $(seq 2000); do [ "$(cat "$R/state" 2>/dev/null)" = ready ] && return 0; sleep 0.005; done; return 1; }
 start_b() {
@@ -33,8 +32,20 @@ start_b() {
  "process":{"command":"$build/stub-llama","args":[$args],
   "health":{"url":"http://127.0.0.1:$port/health","interval_ms":$interval}}}
 JSON
-	chmod 644 "$dir/m/b.json"
+	launch_b
+}
+
+# launch_b: the daemon on $dir/m (which holds runtime b's manifest), as
+# $daemon; returns once b is ready.
+launch_b() {
+	chmod 644 "$dir/m"/*.json
 	"$build/arw-supervisor" -f --mount "$dir/mnt" --manifests "$dir/m" --state "$dir/state" 2>"$dir/log" &
 	daemon=$!
 	wait_ready || { echo "bench: runtime b never got ready; the daemon's log:" >&2; tail -n 20 "$dir/log" >&2; return 1; }
+}
+
+# build_stamp: bench/stamp.c into $dir/stamp, static where libc allows
+build_stamp() {
+	cc -O2 -static -o "$dir/stamp" "$(dirname "${BASH_SOURCE[0]}")/stamp.c" 2>/dev/null ||
+		cc -O2 -o "$dir/stamp" "$(dirname "${BASH_SOURCE[0]}")/stamp.c"
 }

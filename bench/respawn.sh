@@ -11,16 +11,13 @@ rounds=${1:-20}
 build=$(cd "${2:-$(dirname "$0")/../build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-cc -O2 -static -o "$dir/stamp" "$here/stamp.c" 2>/dev/null || cc -O2 -o "$dir/stamp" "$here/stamp.c"
+build_stamp
 cc -O2 -o "$dir/respawn" "$here/respawn.c"
 : >"$dir/stamps"
-cat >"$dir/m/s.json" <<JSON
-{"id":"s","adapter":"process","auto_start":true,
+cat >"$dir/m/b.json" <<JSON
+{"id":"b","adapter":"process","auto_start":true,
  "restart":{"policy":"always","max_restarts":1000,"window_seconds":1},
  "process":{"command":"$dir/stamp","args":["$dir/stamps"]}}
 JSON
-chmod 644 "$dir/m/s.json"
-"$build/arw-supervisor" -f --mount "$dir/mnt" --manifests "$dir/m" --state "$dir/state" 2>"$dir/log" &
-daemon=$!
-for _ in $(seq 2000); do [ "$(cat "$dir/mnt/runtimes/s/state" 2>/dev/null)" = ready ] && break; sleep 0.005; done
-"$dir/respawn" "$dir/stamps" "$dir/mnt/runtimes/s" "$rounds"
+launch_b
+"$dir/respawn" "$dir/stamps" "$R" "$rounds"

@@ -11,7 +11,7 @@ counts=${2:-1 100 1000}
 build=$(cd "${3:-$(dirname "$0")/../build}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-cc -O2 -static -o "$dir/stamp" "$here/stamp.c" 2>/dev/null || cc -O2 -o "$dir/stamp" "$here/stamp.c"
+build_stamp
 ulimit -n 65536 2>/dev/null || true
 
 echo "| runtimes | launch -> last running (ms) | PSS (MiB) | idle CPU over ${idle} s (% of one core) |"
