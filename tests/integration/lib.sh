@@ -291,7 +291,8 @@ cg_base() {
 }
 
 mounted() { awk -v m="$MNT" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
-mount_count() { awk -v m="$MNT" '$2 == m { n++ } END { print n + 0 }' /proc/mounts; }
+# mount_count [PATH]: how many mounts sit at PATH (default $MNT)
+mount_count() { awk -v m="${1:-$MNT}" '$2 == m { n++ } END { print n + 0 }' /proc/mounts; }
 
 # Read, not stat: the kernel may answer a stat of a dead mount from its
 # cache (`node` keeps its attributes for 1 s), an open it cannot.
@@ -306,6 +307,13 @@ start_daemon() {
 	DAEMON_PID=$!
 	DAEMON_RC=""
 	wait_for "daemon_up || pid_gone $DAEMON_PID" 20 && daemon_up
+}
+
+# mount_tree [EXTRA ARGS...]: start_daemon, reported as the test's first
+# case; the test ends here when the tree does not come up.
+mount_tree() {
+	start_daemon "$@" || { not_ok "supervisor mounts the tree"; exit 1; }
+	ok "supervisor mounts the tree"
 }
 
 # start_daemon_reaped: the same, but under a subreaper that reaps every

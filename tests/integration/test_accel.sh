@@ -18,8 +18,7 @@ schema_ok() {   # FILE
 acc() { rf "$MNT/accelerators.json"; }
 
 # -- the real machine
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 acc >"$T/real.json"
 check_eq "threads = nproc" "$(nproc --all)" "$(jq .cpu.threads "$T/real.json")"
 check_eq "model = /proc/cpuinfo's model name" \

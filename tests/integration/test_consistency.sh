@@ -12,8 +12,7 @@ stub_json rw "$PA" --load-ms 0 --listen-delay-ms 0 |
 	jq '.restart = {policy: "on-failure", max_restarts: 1000, window_seconds: 600}' | put_manifest rw.json
 stub_json peer "$PB" --load-ms 0 --listen-delay-ms 0 | put_manifest peer.json
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 wait_state rw ready 30
 wait_state peer ready 30
 check_eq "both runtimes ready" "ready ready" "$(rt_state rw) $(rt_state peer)"

@@ -14,8 +14,7 @@ stub_json steady "$PS" --load-ms 200 |
 stub_json crashy "$PC" --load-ms 100 --crash-after-ms 1100 | put_manifest crashy.json
 stub_json kids "$PK" --load-ms 100 --spawn-child | put_manifest kids.json
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 
 # --- kill -9 -> automatic restart, counted ---
 wait_state steady ready 30

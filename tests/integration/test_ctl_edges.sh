@@ -14,8 +14,7 @@ cat <<'JSON' | put_manifest stuck.json
   "health":{"url":"http://127.0.0.1:1/","startup_timeout_ms":600000}}}
 JSON
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 wait_state quick ready 30
 rt_pid quick >/dev/null
 wait_for "[ -n \"\$(rt stuck pid)\" ]" 10

@@ -10,8 +10,7 @@ stub_json slow "$PS" --load-ms 1500 | put_manifest slow.json
 printf '{"id":"ghost","adapter":"process","auto_start":false,"process":{"command":"%s/no-such-binary"}}\n' "$T" |
 	put_manifest ghost.json
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 wait_state ev ready 30
 wait_state slow ready 30
 check_eq "both runtimes ready" "ready ready" "$(rt_state ev) $(rt_state slow)"

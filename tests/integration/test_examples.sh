@@ -6,8 +6,7 @@
 
 P1=$(free_port) P2=$(free_port)
 stub_json r1 "$P1" --load-ms 50 | put_manifest r1.json
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 wait_state r1 ready 30
 rt_pid r1 >/dev/null
 

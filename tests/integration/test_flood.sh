@@ -9,8 +9,7 @@ stub_json flood "$PF" --load-ms 50 --flood-bytes-per-sec 4000000 |
 	jq '.process.logs = {ring_bytes: 8192, file_max_bytes: 100000, files: 2}' | put_manifest flood.json
 stub_json quiet "$PQ" --load-ms 50 | put_manifest quiet.json
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 wait_state flood ready 30
 wait_state quiet ready 30
 check_eq "flooding runtime is ready" ready "$(rt_state flood)"

@@ -37,8 +37,7 @@ sleeper badgroup "" no-such-group-arw / true | put_manifest badgroup.json
 # a launch that fails after its cgroup was made (chdir in the child)
 sleeper badwd "" "" /no-such-dir-arw true | put_manifest badwd.json
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 
 wait_state wd ready 20
 check_eq "relative workdir: the exec probe passes there (ready)" ready "$(rt_state wd)"

@@ -15,8 +15,7 @@ PA=$(free_port)
 stub_json ok "$PA" --load-ms 0 | jq '.accelerator = "gpu_cuda"' | put_manifest ok.json
 crash_json bad 1 | put_manifest bad.json
 fake_gpu_root "$T/gpu"   # ok asks for gpu_cuda
-start_daemon --accel-root "$T/gpu" || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree --accel-root "$T/gpu"
 wait_state ok ready 30
 wait_for "[ \"\$(rt_state bad)\" = error ]" 30
 

@@ -115,7 +115,6 @@ check "SIGTERM: the owner file is gone" "[ ! -e '$(owner_file "$MNT")' ]"
 # mount point, once; a lost mount and a restart keep one bind of it ---
 SHARE=$T/share
 CLEANUP_LAST+=('umount -l "$T/share" 2>/dev/null')
-parent_binds() { awk -v m="$SHARE" '$5 == m { n++ } END { print n + 0 }' /proc/self/mountinfo; }
 parent_shared() {   # the optional fields, before " - ", say shared:N
 	awk -v m="$SHARE" '$5 == m { i = index($0, " shared:"); if (i && i < index($0, " - ")) f = 1 } END { exit !f }' /proc/self/mountinfo
 }
@@ -123,20 +122,20 @@ MNT_SAVED=$MNT
 MNT=$SHARE/fs
 start_daemon --shared-parent || { not_ok "--shared-parent: the daemon mounts below a new folder"; exit 1; }
 ok "--shared-parent: the daemon mounts below a new folder"
-check_eq "--shared-parent: the parent is bound onto itself once" 1 "$(parent_binds)"
+check_eq "--shared-parent: the parent is bound onto itself once" 1 "$(mount_count "$SHARE")"
 check "--shared-parent: the parent is a shared mount point" parent_shared
 wait_state one ready 30
 check_eq "--shared-parent: the tree reads" ready "$(rt_state one)"
 rt_pid one >/dev/null
 umount -l "$MNT"
 if wait_for "[ \"\$(rt_state one)\" = ready ]" 10; then ok "--shared-parent, umount -l: mounted again"; else not_ok "--shared-parent, umount -l: mounted again"; fi
-check_eq "--shared-parent, after the remount: still one bind of the parent" 1 "$(parent_binds)"
+check_eq "--shared-parent, after the remount: still one bind of the parent" 1 "$(mount_count "$SHARE")"
 stop_daemon 30
 check_eq "--shared-parent: SIGTERM exits 0" 0 "$DAEMON_RC"
 check "--shared-parent: the tree is unmounted" "! mounted"
-check_eq "--shared-parent: the parent stays a shared mount point (containers bind it)" 1 "$(parent_binds)"
+check_eq "--shared-parent: the parent stays a shared mount point (containers bind it)" 1 "$(mount_count "$SHARE")"
 start_daemon --shared-parent || not_ok "--shared-parent: a second start"
-check_eq "--shared-parent, second start: no second bind of the parent" 1 "$(parent_binds)"
+check_eq "--shared-parent, second start: no second bind of the parent" 1 "$(mount_count "$SHARE")"
 check "--shared-parent, second start: it did not bind again" \
 	"[ \$(grep -c 'bound onto itself' '$DLOG') -eq 1 ]"
 rt_pid one >/dev/null

@@ -33,8 +33,7 @@ check_match "--check: b would not start" '^note b.json: b would not start: no GP
 	"$(printf '%s\n' "$out" | grep '^note b.json')"
 check_eq "--check: nothing to say of d" "" "$(printf '%s\n' "$out" | grep '^note d.json')"
 
-start_daemon --accel-root "$R" || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree --accel-root "$R"
 wait_for "[ \"\$(rt_state a)\" = degraded ]" 30
 check_eq "a: on its fallback" "Degraded - CPU fallback" "$(rt a status | head -n 1)"
 check "a: the detail names what is missing" \

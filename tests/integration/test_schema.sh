@@ -32,8 +32,7 @@ cat <<'JSON' | put_manifest xcheck.json
 JSON
 
 fake_gpu_root "$T/gpu"   # ok asks for gpu_cuda
-start_daemon --accel-root "$T/gpu" || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree --accel-root "$T/gpu"
 wait_state ok ready 30
 wait_state xcheck ready 30
 wait_for "[ \"\$(rt_state bad)\" = error ]" 30

@@ -19,8 +19,7 @@ all_ready() {
 }
 
 # ---------- first run ----------
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 if wait_for "all_ready $ALL" 30; then ok "four runtimes ready"; else not_ok "four runtimes ready"; fi
 
 # one crash of "one" (counted), one operator stop of "two"

@@ -18,8 +18,7 @@ atomic_write() {   # PATH < content: write aside and rename, as editors do
 	mv -f "$1.tmp.$$" "$1"
 }
 
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 
 # --- a symlink dropped in ---
 sleeper lnk 1001 | atomic_write "$TG/lnk.json"

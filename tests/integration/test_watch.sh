@@ -7,8 +7,7 @@
 command -v inotifywait >/dev/null || { not_ok "inotifywait is installed (inotify-tools)"; exit 1; }
 PA=$(free_port) PB=$(free_port)
 stub_json alpha "$PA" --load-ms 100 | put_manifest alpha.json
-start_daemon || { not_ok "supervisor mounts the tree"; exit 1; }
-ok "supervisor mounts the tree"
+mount_tree
 wait_state alpha ready 30
 rt_pid alpha >/dev/null
 
