@@ -664,9 +664,13 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		return;
 	backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
 	if (backoff == 0) {
-		/* Spawn first: the crash-to-restart time waits on nothing else.
-		 * The counted restart is saved once the tree shows the new
-		 * process (see rt_save_after_publish). */
+		/* The death shows first: the old pid gone and `starting`, in
+		 * the tree before the new process exists, so that a watcher
+		 * sees both.  Then the spawn, which waits on nothing else: the
+		 * counted restart is saved once the tree shows the new process
+		 * (see rt_save_after_publish). */
+		rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting (%s)", rt->exit_reason);
+		rt_publish(rt);
 		spawn(rt, mono, true);
 		rt->save_state_after = true;
 		log_info("runtime[%s]: %s; restarted", s->id, rt->exit_reason);

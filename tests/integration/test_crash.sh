@@ -22,6 +22,9 @@ check_eq "steady is ready" ready "$(rt_state steady)"
 check_eq "budget before the crash" "3 0 3 no" \
 	"$(budget_val steady max_restarts) $(budget_val steady used) $(budget_val steady remaining) $(budget_val steady exhausted)"
 P1=$(rt_pid steady)
+# past its first second, so that the restart is at once (no backoff)
+wait_for "[ \"\$(rt steady health.json | jq -r .uptime_seconds)\" -ge 2 ]" 10
+events_start "$T/crash_ev.log"
 kill -KILL "$P1"
 if wait_for "p=\$(rt steady pid); [ -n \"\$p\" ] && [ \"\$p\" != '$P1' ]" 20; then
 	ok "after kill -9: a new pid appears"
@@ -30,6 +33,17 @@ else
 fi
 P2=$(rt_pid steady)
 check "after kill -9: the new pid is alive and the old one gone" "pid_alive '$P2' && pid_gone '$P1'"
+# The death shows before the new process runs: the tree is published (then
+# the event sent) with the old pid gone and state starting, and only then
+# is the new process spawned, so a watcher of the files sees both.
+check "after kill -9: runtime.started is in events" \
+	"wait_for \"ev_any '$T/crash_ev.log' '.kind == \\\"runtime.started\\\" and .payload.id == \\\"steady\\\"'\" 10"
+check "after kill -9: exited, then published as starting, then the new process started" \
+	"jq -s -e 'map(select(.payload.id == \"steady\")) |
+		(map(.kind == \"runtime.exited\") | index(true)) as \$e |
+		(map(.kind == \"runtime.state.changed\" and .payload.state == \"starting\") | index(true)) as \$s |
+		(map(.kind == \"runtime.started\") | index(true)) as \$n |
+		\$e != null and \$s != null and \$n != null and \$e < \$s and \$s < \$n' '$T/crash_ev.log' >/dev/null"
 wait_state steady ready 30
 check_eq "after kill -9: ready again" ready "$(rt_state steady)"
 check_eq "after kill -9: budget used=1" 1 "$(budget_val steady used)"
