@@ -24,8 +24,10 @@ BUILD ?= build-$(subst $(comma),-,$(subst address,asan,$(subst undefined,ubsan,$
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-PKGS := fuse3 libcjson libcurl
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# libcurl: its headers only; the daemon loads it when the first HTTP or TCP
+# probe starts (supervisor/probe.c), so that it costs nothing before.
+PKGS := fuse3 libcjson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libcurl 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CC      ?= cc

@@ -4,10 +4,16 @@
  * curl calls back into us from curl_multi_socket_action, which only the
  * loop calls.  Every kind ends the same way, with its callback and an
  * outcome.
+ *
+ * libcurl is loaded (dlopen) when the first HTTP or TCP probe starts, not
+ * linked: Debian's pulls in TLS, Kerberos, LDAP and more, about 7 MiB of
+ * memory even for a daemon that never probes (docs/performance.md).
  */
 #include "probe.h"
 
+#define CURL_DISABLE_TYPECHECK   /* its checks are macros over the names below */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +28,32 @@
 #include "spawn.h"
 
 #define PROBE_BODY_MAX 4096
+
+/* The libcurl functions we call, found by dlsym; curl_x(...) calls cu.x. */
+#define CURL_FNS(X) X(global_init) X(global_cleanup) X(multi_init) X(multi_setopt) \
+	X(multi_socket_action) X(multi_assign) X(multi_add_handle) X(multi_remove_handle) \
+	X(multi_info_read) X(multi_cleanup) X(easy_init) X(easy_setopt) X(easy_getinfo) \
+	X(easy_strerror) X(easy_cleanup)
+#define CURL_PTR(name) __typeof__(curl_##name) *name;
+static struct { CURL_FNS(CURL_PTR) } cu;
+#undef curl_easy_setopt    /* curl.h's pass-through macros */
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
+#define curl_global_init cu.global_init
+#define curl_global_cleanup cu.global_cleanup
+#define curl_multi_init cu.multi_init
+#define curl_multi_setopt cu.multi_setopt
+#define curl_multi_socket_action cu.multi_socket_action
+#define curl_multi_assign cu.multi_assign
+#define curl_multi_add_handle cu.multi_add_handle
+#define curl_multi_remove_handle cu.multi_remove_handle
+#define curl_multi_info_read cu.multi_info_read
+#define curl_multi_cleanup cu.multi_cleanup
+#define curl_easy_init cu.easy_init
+#define curl_easy_setopt cu.easy_setopt
+#define curl_easy_getinfo cu.easy_getinfo
+#define curl_easy_strerror cu.easy_strerror
+#define curl_easy_cleanup cu.easy_cleanup
 
 struct probe {
 	CURL *easy;                  /* HTTP/TCP; NULL for an exec probe */
@@ -105,16 +137,55 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
-int probe_init(void)
+static void *curl_lib;
+static bool curl_failed;   /* said once: HTTP and TCP probes cannot start */
+
+/* libcurl, loaded and set up on first use: 0, or -errno (logged once). */
+static int curl_load(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -EIO;
+	const char *why = NULL;
+
+	if (multi)
+		return 0;
+	if (curl_failed)
+		return -ENOSYS;
+	curl_lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!curl_lib) {
+		why = dlerror();
+		goto fail;
+	}
+#define CURL_SYM(name) \
+	if (!(*(void **)&cu.name = dlsym(curl_lib, "curl_" #name))) { \
+		why = "curl_" #name " is missing";                     \
+		goto fail;                                              \
+	}
+	CURL_FNS(CURL_SYM)
+#undef CURL_SYM
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		why = "curl_global_init failed";
+		goto fail;
+	}
 	multi = curl_multi_init();
-	if (!multi)
-		return -ENOMEM;
+	if (!multi) {
+		why = "curl_multi_init failed";
+		curl_global_cleanup();
+		goto fail;
+	}
 	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	return 0;
+fail:
+	log_warnx("HTTP and TCP health probes cannot run: libcurl: %s", why);
+	curl_failed = true;
+	if (curl_lib)
+		dlclose(curl_lib);
+	curl_lib = NULL;
+	return -ENOSYS;
+}
+
+int probe_init(void)
+{
+	return 0;   /* libcurl waits for the first HTTP or TCP probe */
 }
 
 static void probe_free(struct probe *p)
@@ -147,13 +218,15 @@ static void probe_free(struct probe *p)
 
 void probe_fini(void)
 {
+	while (inflight)
+		probe_free(inflight);
 	if (multi) {
-		while (inflight)
-			probe_free(inflight);
 		curl_multi_cleanup(multi);
 		multi = NULL;
+		curl_global_cleanup();
+		dlclose(curl_lib);
+		curl_lib = NULL;
 	}
-	curl_global_cleanup();
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -169,8 +242,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 
 static struct probe *probe_new(const char *url, int timeout_ms, probe_cb cb, void *ctx)
 {
-	struct probe *p = calloc(1, sizeof(*p));
+	struct probe *p;
 
+	if (curl_load() < 0)
+		return NULL;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->easy = curl_easy_init();
@@ -524,7 +600,7 @@ void probe_timeout(void)
 	int running;
 
 	exec_timeouts(mono_ms());
-	if (curl_deadline && curl_deadline <= mono_ms()) {
+	if (multi && curl_deadline && curl_deadline <= mono_ms()) {
 		curl_deadline = 0;
 		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		reap_done();
