@@ -381,13 +381,16 @@ static void tally_views(struct rt_view *const *views, size_t n, int64_t now, str
 	for (i = 0; i < n; i++) {
 		const struct rt_view *v = views[i];
 		cJSON *p;
+		int f;
 
 		t->count[v->state]++;
 		t->sevc[v->severity]++;
 		t->acc_total[acc_index(v->spec)]++;
 		t->acc_state[acc_index(v->spec)][v->state]++;
-		if (v->updated_at > t->updated)
-			t->updated = v->updated_at;
+		/* the last change of what the matrix shows of it */
+		for (f = RF_STATE; f <= RF_BUDGET; f++)
+			if (f != RF_HEALTH && v->mtime[f] > t->updated)
+				t->updated = v->mtime[f];
 		if (v->state != ST_OFFLINE) {
 			t->considered++;
 			if (v->severity > t->node_sev)

@@ -247,7 +247,11 @@ void rt_publish(struct runtime *rt)
 		}
 	}
 	emit_state_change(rt);
-	sup.matrix_dirty = true;
+	/* The matrix summarises state, status and budget: a probe's result
+	 * that only moves health.json's times leaves it alone (rendering it
+	 * walks every runtime). */
+	if (changed & ((1u << RF_STATE) | (1u << RF_STATUS) | (1u << RF_BUDGET)))
+		sup.matrix_dirty = true;
 	/* When the oldest counted restart leaves the window, the budget file
 	 * changes by itself: publish again then. */
 	reset = budget_reset_at(&rt->budget, now);
