@@ -72,6 +72,8 @@ void rt_view_unref(struct rt_view *v)
 	free(v->source);
 	free(v->log_path);
 	free(v->ctl_last);
+	for (i = 0; i < RF_COUNT; i++)
+		free(v->text[i]);
 	free(v);
 }
 

@@ -163,7 +163,15 @@ static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
 		v = reg_rt_view(INO_RT_SLOT(ino), NULL, NULL);
 		if (!v)
 			return -ENOENT;
-		*data = render_rt_file(f, v, now, len);
+		if (v->text[f]) {   /* rendered when it was published */
+			*data = malloc(v->text_len[f] + 1);
+			if (*data) {
+				memcpy(*data, v->text[f], v->text_len[f] + 1);
+				*len = v->text_len[f];
+			}
+		} else {
+			*data = render_rt_file(f, v, now, len);
+		}
 		*mtime = v->mtime[f];
 		rt_view_unref(v);
 		return *data ? 0 : -ENOMEM;
@@ -199,6 +207,28 @@ from_snap:
 	}
 	snap_unref(s);
 	return *data ? 0 : -ENOMEM;
+}
+
+/* The size and mtime of a runtime file rendered when its view was
+ * published, without a copy: 1; 0 when it is not such a file; -ENOENT. */
+static int published_len(fuse_ino_t ino, size_t *len, int64_t *mtime)
+{
+	enum rt_file f = INO_RT_KIND(ino);
+	struct rt_view *v;
+	int r = 0;
+
+	if (!INO_IS_RT(ino) || f <= RF_DIR || f >= RF_COUNT)
+		return 0;
+	v = reg_rt_view(INO_RT_SLOT(ino), NULL, NULL);
+	if (!v)
+		return -ENOENT;
+	if (v->text[f]) {
+		*len = v->text_len[f];
+		*mtime = v->mtime[f];
+		r = 1;
+	}
+	rt_view_unref(v);
+	return r;
 }
 
 static bool is_ctl(fuse_ino_t ino)
@@ -257,9 +287,10 @@ static int fill_attr(fuse_ino_t ino, struct stat *st)
 		int64_t m;
 		int r;
 
+		data = NULL;
 		if (INO_IS_RT(ino) && INO_RT_KIND(ino) == RF_LOGS)
-			r = reg_rt_logs_len(INO_RT_SLOT(ino), &len, &m), data = NULL;
-		else
+			r = reg_rt_logs_len(INO_RT_SLOT(ino), &len, &m);
+		else if ((r = published_len(ino, &len, &m)) == 0)
 			r = content(ino, &data, &len, &m);
 		if (r < 0)
 			return r;

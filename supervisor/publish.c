@@ -226,6 +226,10 @@ void rt_publish(struct runtime *rt)
 			free(txt);
 		}
 		v->mtime[f] = rt->mtime[f];
+		/* Served as rendered here: a stat and an open render nothing.
+		 * Not health.json, whose uptime moves with the clock. */
+		if (f != RF_HEALTH && (v->text[f] = strdup(rt->text[f])))
+			v->text_len[f] = strlen(v->text[f]);
 	}
 	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
 	/* The new view first: from here on every open and stat sees it (file
