@@ -109,8 +109,9 @@ test: test-deps
 # SIGKILL stress: 100 kills of a busy daemon (make test runs a few)
 # benchmarks that print tables (docs/performance.md); tests never time anything
 bench: deps
+	@./tests/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
-	@bench/respawn.sh 20 $(BUILD)
+	@python3 bench/vs.py $(BUILD)
 	@echo
 	@bench/restart.sh 20 $(BUILD)
 	@echo
@@ -119,6 +120,8 @@ bench: deps
 	@bench/stop_tree.sh 1000 5 $(BUILD)
 	@echo
 	@bench/scale.sh 10 "1 100 1000" $(BUILD)
+	@echo
+	@bench/probes.sh 1000 5000 30 $(BUILD)
 
 stress: deps
 	@$(MAKE) --no-print-directory all

@@ -3,7 +3,8 @@
 # (bench/stamp.c, which appends its start time to a file and waits).  For
 # each count: the time from launching the supervisor to the last service
 # running (the services' own CLOCK_MONOTONIC stamps), the supervisor's PSS
-# once all run, and its CPU use while idle.  Prints a Markdown table.
+# once all run, and its CPU use while idle (the daemon and its notifier
+# helper; not the services).  Prints a Markdown table.
 #   bench/scale.sh [IDLE_SECONDS] [COUNTS] [BUILD_DIR]     (defaults: 10, "1 100 1000")
 set -euo pipefail
 idle=${1:-10}
@@ -24,8 +25,10 @@ for n in $counts; do
 			"$i" "$dir/stamp" "$dir/stamps" >"$dir/m/s$i.json"
 	done
 	chmod 644 "$dir/m"/*.json
-	python3 - "$build/arw-supervisor" "$dir" "$n" "$idle" <<'PY'
+	python3 - "$build/arw-supervisor" "$dir" "$n" "$idle" "$here" <<'PY'
 import os, subprocess, sys, time
+sys.path.insert(0, sys.argv[5])
+from benchlib import cpu_share, pss_kib, same_program
 sup, d, n, idle = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 t0 = time.monotonic_ns()
 p = subprocess.Popen([sup, "-f", "--mount", d + "/mnt", "--manifests", d + "/m", "--state", d + "/state"],
@@ -39,19 +42,9 @@ while len(stamps()) < n and time.monotonic() < deadline:
 s = stamps()
 launch = (max(s) - t0) / 1e6 if len(s) >= n else float("nan")
 time.sleep(1)
-def pss():
-    with open("/proc/%d/smaps_rollup" % p.pid) as f:
-        for l in f:
-            if l.startswith("Pss:"):
-                return int(l.split()[1]) / 1024
-def ticks():
-    with open("/proc/%d/stat" % p.pid) as f:
-        x = f.read().rsplit(")", 1)[1].split()
-    return int(x[11]) + int(x[12])
-m = pss()
-c0, w0 = ticks(), time.monotonic()
-time.sleep(idle)
-cpu = (ticks() - c0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - w0) * 100
+pids = same_program(p.pid)   # the daemon and its notifier helper
+m = pss_kib(pids) / 1024
+cpu = cpu_share(pids, idle, time.sleep)
 print("| %d | %.1f | %.2f | %.3f |" % (n, launch, m, cpu))
 p.terminate()
 p.wait(timeout=120)

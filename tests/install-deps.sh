@@ -7,10 +7,15 @@
 #                                busybox, podman with runc (containers), and
 #                                the watchers dashboards use (Python's
 #                                watchdog, Node.js)
+#   tests/install-deps.sh bench  and the supervisors `make bench` compares
+#                                with: runit, s6, supervisor
 set -eu
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libcjson-dev libcurl4-openssl-dev curl jq python3 procps inotify-tools"
 if [ "${1:-}" = test ]; then
 	PKGS="$PKGS python3-jsonschema prometheus prometheus-node-exporter busybox-static podman runc python3-watchdog nodejs"
+fi
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS runit s6 supervisor"
 fi
 missing=""
 for p in $PKGS; do

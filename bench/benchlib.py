@@ -1,0 +1,76 @@
+"""bench/benchlib.py - what the Python parts of the benchmarks share: the
+memory (PSS) and CPU time of a set of processes, read from /proc, and the
+processes that make up a supervisor."""
+import os
+
+
+def children_map():
+    kids = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open("/proc/%s/stat" % p) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(p))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def descendants(root):
+    """root and every process below it."""
+    kids, out, todo = children_map(), [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def same_program(root):
+    """root and its children that run the same program (arw-supervisor's
+    notifier helper, forked without exec): the supervisor without its
+    runtimes."""
+    exe = os.readlink("/proc/%d/exe" % root)
+    out = [root]
+    for p in children_map().get(root, []):
+        try:
+            if os.readlink("/proc/%d/exe" % p) == exe:
+                out.append(p)
+        except OSError:
+            pass
+    return out
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for l in f:
+                    if l.startswith("Pss:"):
+                        total += int(l.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                x = f.read().rsplit(")", 1)[1].split()
+            total += int(x[11]) + int(x[12])
+        except OSError:
+            pass
+    return total
+
+
+def cpu_share(pids, seconds, sleep):
+    """% of one core the processes used over `seconds` (sleep(seconds) is
+    the caller's: a plain sleep, or a profiler)."""
+    import time
+    c0, w0 = cpu_ticks(pids), time.monotonic()
+    sleep(seconds)
+    return (cpu_ticks(pids) - c0) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - w0) * 100

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Probes at scale: N stub runtimes (build/stub-llama, the stand-in for
+# llama-server), each with an HTTP health probe every INTERVAL ms.  Once all
+# are ready: the supervisor's CPU over SECONDS, as a share of one core, and
+# its PSS (the daemon and its notifier helper, not the runtimes), and the
+# probes' own results (every runtime still ready).  PROBES_PERF=FILE records
+# the window with `perf record -g` instead of sleeping through it.
+#   bench/probes.sh [N] [INTERVAL_MS] [SECONDS] [BUILD_DIR]   (defaults: 1000 5000 30)
+set -euo pipefail
+n=${1:-1000}
+interval=${2:-5000}
+secs=${3:-30}
+build=$(cd "${4:-$(dirname "$0")/../build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+ulimit -n 65536 2>/dev/null || true
+python3 - "$build" "$dir" "$n" "$interval" "$secs" "$here" <<'PY'
+import os, socket, subprocess, sys, time
+sys.path.insert(0, sys.argv[6])
+from benchlib import cpu_share, pss_kib, same_program
+build, d, n, interval, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+# n free ports: held together while chosen, so that none repeats
+socks = []
+for _ in range(n):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+ports = [s.getsockname()[1] for s in socks]
+for s in socks:
+    s.close()
+for i, port in enumerate(ports):
+    with open("%s/m/p%d.json" % (d, i), "w") as f:
+        f.write('{"id":"p%d","adapter":"process","auto_start":true,"process":{"command":"%s/stub-llama",'
+                '"args":["--port","%d","--load-ms","0","--listen-delay-ms","0"],'
+                '"health":{"url":"http://127.0.0.1:%d/health","interval_ms":%d}}}\n'
+                % (i, build, port, port, interval))
+    os.chmod("%s/m/p%d.json" % (d, i), 0o644)
+p = subprocess.Popen([build + "/arw-supervisor", "-f", "--mount", d + "/mnt", "--manifests", d + "/m",
+                      "--state", d + "/state"], stderr=open(d + "/log", "w"))
+def states():
+    out = []
+    for i in range(n):
+        try:
+            with open("%s/mnt/runtimes/p%d/state" % (d, i)) as f:
+                out.append(f.read().strip())
+        except OSError:
+            out.append("")
+    return out
+deadline = time.monotonic() + 300
+while time.monotonic() < deadline and states().count("ready") < n:
+    time.sleep(0.5)
+ready = states().count("ready")
+time.sleep(interval / 1000)   # one full round of probes after the last start
+pids = same_program(p.pid)   # the daemon and its notifier helper
+prof = os.environ.get("PROBES_PERF")   # a perf.data path: profile the window
+def window(t):
+    if prof:
+        subprocess.run(["perf", "record", "-g", "-o", prof, "-p", ",".join(map(str, pids)), "--", "sleep", str(t)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        time.sleep(t)
+cpu = cpu_share(pids, secs, window)
+after = states().count("ready")
+print("| runtimes probed | interval | supervisor CPU over %g s (%% of one core) | PSS (MiB) | ready before / after |" % secs)
+print("|---|---|---|---|---|")
+print("| %d | %d ms | %.2f | %.2f | %d / %d |" % (n, interval, cpu, pss_kib(pids) / 1024, ready, after))
+p.terminate()
+p.wait(timeout=120)
+PY
