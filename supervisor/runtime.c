@@ -317,6 +317,7 @@ static int launch_command(struct runtime *rt, const struct rt_spec *s, struct sp
 	if (r < 0) {
 		rt_drop_cg(&rt->cg);   /* nothing was born in it */
 		rt->in_cg = false;
+		rt->cg_spare = false;
 		if (r == -EMFILE || r == -ENFILE)
 			fd_shortage(err, len, r);
 	}
@@ -393,6 +394,15 @@ void rt_set_running_state(struct runtime *rt, const char *ready_summary)
 		rt_set_state(rt, ST_READY, SEV_INFO, "%s", ready_summary);
 }
 
+/* No spawn follows at once: the kept cgroup goes (see end_process_phase). */
+static void drop_spare_cg(struct runtime *rt)
+{
+	if (rt->cg_spare) {
+		rt_drop_cg(&rt->cg);
+		rt->cg_spare = false;
+	}
+}
+
 /* `after`: the pid file is written once the pass has published (a crash's
  * restart); else now, so that a ctl write learns of a failed save. */
 static void spawn(struct runtime *rt, int64_t mono, bool after)
@@ -408,6 +418,7 @@ static void spawn(struct runtime *rt, int64_t mono, bool after)
 	int r;
 
 	if (pl == PLACE_NONE) {
+		drop_spare_cg(rt);
 		accelerator_missing(rt);
 		return;
 	}
@@ -421,6 +432,7 @@ static void spawn(struct runtime *rt, int64_t mono, bool after)
 		launch_failed(rt, err);
 		return;
 	}
+	rt->cg_spare = false;   /* reused, or dropped by a failed launch */
 	rt->on_fallback = pl == PLACE_FALLBACK;
 	rt->missing_accel = false;
 	rt->pid = res.pid;
@@ -536,8 +548,10 @@ static void rt_backoff(struct runtime *rt, int64_t delay_ms, int64_t mono)
  * in fallback mode (at the end of the pass) what left the group. */
 static void kill_all(struct runtime *rt)
 {
-	if (rt->in_cg && cg_populated(&rt->cg) != 0)
+	if (rt->in_cg && cg_populated(&rt->cg) != 0) {
 		cg_kill(&rt->cg);
+		rt->cg_killed = true;
+	}
 	kill(-rt->pid, SIGKILL);
 	if (!rt->fsm.leader_done)
 		kill(rt->pid, SIGKILL);
@@ -595,9 +609,16 @@ static void end_process_phase(struct runtime *rt)
 	rt->sweep_pending = false;
 	rt->nswept = 0;
 	proc_scan_forget();
-	/* A fresh cgroup for each run: on some kernels a child born with
+	/* The empty cgroup is kept for a spawn that follows at once (a crash's
+	 * restart, a ctl restart): removing it and making it again is on that
+	 * path.  Not one that was killed: on some kernels a child born with
 	 * CLONE_INTO_CGROUP into a cgroup that was once killed is killed too. */
-	rt_drop_cg(&rt->cg);
+	if (rt->cg_killed) {
+		rt_drop_cg(&rt->cg);
+		rt->cg_killed = false;
+	} else {
+		rt->cg_spare = true;
+	}
 	rt->in_cg = false;
 	if (rt->pidfd >= 0) {
 		loop_unwatch(rt->pidfd);
@@ -627,6 +648,7 @@ static void after_stop(struct runtime *rt, enum after after, int64_t mono)
 		rt_spawn(rt, mono);
 		return;
 	}
+	drop_spare_cg(rt);
 	if (!rt->latched)
 		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
 			     rt->desired == DESIRED_DOWN ? "Stopped by operator" :
@@ -643,12 +665,15 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		rt->quick_crashes++;
 	else
 		rt->quick_crashes = 0;
+	if (lived < 1000 || sup.shutting_down)
+		drop_spare_cg(rt);   /* a backoff first, or no restart */
 	if (sup.shutting_down) {
 		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Supervisor shutting down");
 		return;
 	}
 	if (s->restart_policy == RESTART_NEVER ||
 	    (s->restart_policy == RESTART_ON_FAILURE && rt->exit_code == 0)) {
+		drop_spare_cg(rt);
 		if (rt->exit_code == 0) {
 			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Exited cleanly (code 0)");
 		} else {
@@ -660,8 +685,10 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		}
 		return;
 	}
-	if (!take_restart(rt, rt->exit_reason))
+	if (!take_restart(rt, rt->exit_reason)) {
+		drop_spare_cg(rt);
 		return;
+	}
 	backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
 	if (backoff == 0) {
 		/* The death shows first: the old pid gone and `starting`, in
@@ -676,6 +703,7 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		log_info("runtime[%s]: %s; restarted", s->id, rt->exit_reason);
 		return;
 	}
+	drop_spare_cg(rt);
 	rt_save_state(rt);
 	rt_backoff(rt, backoff, mono);
 	rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",

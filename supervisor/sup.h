@@ -49,6 +49,8 @@ struct runtime {
 	int pidfd, outfd;
 	struct cg cg;                /* its cgroup (cgroup mode), kept while it exists */
 	bool in_cg;                  /* the current process was born in rt->cg */
+	bool cg_killed;              /* cgroup.kill was used on rt->cg: not reused */
+	bool cg_spare;               /* rt->cg is empty and kept for the next spawn */
 	bool sweep_pending;          /* fallback: kill what left the group, then reap */
 #define SWEPT_MAX 64
 	pid_t swept[SWEPT_MAX];      /* what the sweep killed: gone once these are */
