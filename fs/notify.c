@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -150,6 +151,10 @@ static _Noreturn void helper_main(int s, pid_t parent)
 	if (getppid() != parent)
 		_exit(0);
 	setpgid(0, 0);   /* out of the terminal's way: Ctrl-C is for the daemon */
+	/* Announcing a change to inotify can wait for a moment; a runtime
+	 * that is being restarted cannot: on a busy machine the helper yields
+	 * the CPU (the FUSE requests it causes follow its pace). */
+	setpriority(PRIO_PROCESS, 0, 10);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&none);
