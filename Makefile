@@ -119,7 +119,7 @@ bench: deps
 	@echo
 	@bench/stop_tree.sh 1000 5 $(BUILD)
 	@echo
-	@bench/scale.sh 10 "1 100 1000" $(BUILD)
+	@bench/scale.sh 30 "1 100 1000" $(BUILD)
 	@echo
 	@bench/probes.sh 1000 5000 30 $(BUILD)
 
