@@ -30,8 +30,9 @@ const char *exit_kind_name(enum exit_kind k);
 struct rt_view {
 	atomic_int ref;
 	int64_t mtime[RF_COUNT];      /* last content change of each file */
-	/* each file's text, rendered once when the view was published (NULL:
-	 * rendered at each open, as health.json, whose uptime moves) */
+	/* each file's text, rendered when the view was published (NULL if
+	 * that failed); health.json's is not served: its uptime moves, so an
+	 * open renders it with the current time */
 	char *text[RF_COUNT];
 	size_t text_len[RF_COUNT];
 	char id[RT_ID_MAX + 1];

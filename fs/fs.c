@@ -137,6 +137,13 @@ static int metrics(char **data, size_t *len, int64_t *mtime, int64_t now)
 	return *data ? 0 : -ENOMEM;
 }
 
+/* A runtime file served as rendered when its view was published; not
+ * health.json, whose uptime moves: an open renders it with the time. */
+static bool served_as_published(const struct rt_view *v, enum rt_file f)
+{
+	return f != RF_HEALTH && v->text[f];
+}
+
 /* Render the content of a file inode.  Returns 0, or -ENOENT. */
 static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
 {
@@ -163,7 +170,7 @@ static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
 		v = reg_rt_view(INO_RT_SLOT(ino), NULL, NULL);
 		if (!v)
 			return -ENOENT;
-		if (v->text[f]) {   /* rendered when it was published */
+		if (served_as_published(v, f)) {
 			*data = malloc(v->text_len[f] + 1);
 			if (*data) {
 				memcpy(*data, v->text[f], v->text_len[f] + 1);
@@ -222,7 +229,7 @@ static int published_len(fuse_ino_t ino, size_t *len, int64_t *mtime)
 	v = reg_rt_view(INO_RT_SLOT(ino), NULL, NULL);
 	if (!v)
 		return -ENOENT;
-	if (v->text[f]) {
+	if (served_as_published(v, f)) {
 		*len = v->text_len[f];
 		*mtime = v->mtime[f];
 		r = 1;

@@ -197,7 +197,7 @@ static void emit_state_change(struct runtime *rt)
 void rt_publish(struct runtime *rt)
 {
 	int64_t now = now_ms(), reset;
-	struct rt_view *v;
+	struct rt_view *v, *prev = rt->view;
 	unsigned changed = 0;
 	int f;
 
@@ -217,23 +217,21 @@ void rt_publish(struct runtime *rt)
 			continue;
 		/* health.json always changes (updated_at); the others only
 		 * when their text does. */
-		if (!rt->text[f] || strcmp(rt->text[f], txt) != 0) {
-			free(rt->text[f]);
-			rt->text[f] = txt;
+		if (!prev || !prev->text[f] || strcmp(prev->text[f], txt) != 0) {
 			rt->mtime[f] = now;
 			changed |= 1u << f;
-		} else {
-			free(txt);
 		}
+		/* The view keeps what was rendered: a stat and an open of the
+		 * file copy it (all but health.json, see fs.c). */
+		v->text[f] = txt;
+		v->text_len[f] = len;
 		v->mtime[f] = rt->mtime[f];
-		/* Served as rendered here: a stat and an open render nothing.
-		 * Not health.json, whose uptime moves with the clock. */
-		if (f != RF_HEALTH && (v->text[f] = strdup(rt->text[f])))
-			v->text_len[f] = strlen(v->text[f]);
 	}
 	v->mtime[RF_DIR] = rt->mtime[RF_STATE];
 	/* The new view first: from here on every open and stat sees it (file
 	 * attributes are never cached; the folder's are dropped). */
+	rt->view = rt_view_ref(v);
+	rt_view_unref(prev);
 	reg_rt_publish(rt->slot, v);
 	if (changed & (1u << RF_STATE))
 		fs_inval_attr(INO_RT(rt->slot, RF_DIR));

@@ -1110,8 +1110,6 @@ struct runtime *rt_create(struct rt_spec *spec, const char *source, int64_t now)
 
 void rt_remove(struct runtime *rt)
 {
-	size_t f;
-
 	if (!rt->removing) {
 		rt->removing = true;
 		reg_rt_set_removing(rt->slot);
@@ -1139,8 +1137,7 @@ void rt_remove(struct runtime *rt)
 	rt_drop_cg(&rt->cg);
 	rt_drop_cg(&rt->xcg);
 	logring_free(rt->ring);
-	for (f = 0; f < RF_COUNT; f++)
-		free(rt->text[f]);
+	rt_view_unref(rt->view);
 	free(rt->rejected);
 	free(rt->state_note);
 	rt_spec_free(rt->next_spec);

@@ -97,7 +97,7 @@ struct runtime {
 	int64_t logs_notified, logs_notify_at;  /* mono: last IN_MODIFY of logs, next due */
 	char ctl_last[700];
 
-	char *text[RF_COUNT];        /* last published text, for change detection */
+	struct rt_view *view;        /* the last published view; its texts, for change detection */
 	int64_t mtime[RF_COUNT];
 	struct waiter *waiters;
 	bool dirty;
