@@ -30,6 +30,9 @@ enum rt_file {
 	RF_DIR = 0, RF_STATE, RF_STATUS, RF_HEALTH, RF_BUDGET, RF_LOGS, RF_CTL,
 	RF_MANIFEST, RF_PID, RF_COUNT
 };
+/* The files runtime_matrix.json summarises: it is rebuilt when one of
+ * them changes, and its runtime.updated is their last change. */
+#define RF_MATRIX_FILES ((1u << RF_STATE) | (1u << RF_STATUS) | (1u << RF_BUDGET))
 #define INO_MF_BASE (1ULL << 40)
 #define INO_RT(slot, kind) ((((uint64_t)(slot) + 1) << 8) | (uint64_t)(kind))
 #define INO_IS_RT(ino) ((ino) >= 256 && (ino) < INO_MF_BASE)

@@ -388,8 +388,8 @@ static void tally_views(struct rt_view *const *views, size_t n, int64_t now, str
 		t->acc_total[acc_index(v->spec)]++;
 		t->acc_state[acc_index(v->spec)][v->state]++;
 		/* the last change of what the matrix shows of it */
-		for (f = RF_STATE; f <= RF_BUDGET; f++)
-			if (f != RF_HEALTH && v->mtime[f] > t->updated)
+		for (f = RF_STATE; f < RF_COUNT; f++)
+			if ((RF_MATRIX_FILES & (1u << f)) && v->mtime[f] > t->updated)
 				t->updated = v->mtime[f];
 		if (v->state != ST_OFFLINE) {
 			t->considered++;

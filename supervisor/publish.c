@@ -249,10 +249,9 @@ void rt_publish(struct runtime *rt)
 		}
 	}
 	emit_state_change(rt);
-	/* The matrix summarises state, status and budget: a probe's result
-	 * that only moves health.json's times leaves it alone (rendering it
-	 * walks every runtime). */
-	if (changed & ((1u << RF_STATE) | (1u << RF_STATUS) | (1u << RF_BUDGET)))
+	/* A probe's result that only moves health.json's times leaves the
+	 * matrix alone (rendering it walks every runtime). */
+	if (changed & RF_MATRIX_FILES)
 		sup.matrix_dirty = true;
 	/* When the oldest counted restart leaves the window, the budget file
 	 * changes by itself: publish again then. */
