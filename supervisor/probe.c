@@ -11,7 +11,6 @@
  */
 #include "probe.h"
 
-#define CURL_DISABLE_TYPECHECK   /* its checks are macros over the names below */
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -29,31 +28,13 @@
 
 #define PROBE_BODY_MAX 4096
 
-/* The libcurl functions we call, found by dlsym; curl_x(...) calls cu.x. */
+/* The libcurl functions we call, found by dlsym: cu.x is curl_x. */
 #define CURL_FNS(X) X(global_init) X(global_cleanup) X(multi_init) X(multi_setopt) \
 	X(multi_socket_action) X(multi_assign) X(multi_add_handle) X(multi_remove_handle) \
 	X(multi_info_read) X(multi_cleanup) X(easy_init) X(easy_setopt) X(easy_getinfo) \
 	X(easy_strerror) X(easy_cleanup)
 #define CURL_PTR(name) __typeof__(curl_##name) *name;
 static struct { CURL_FNS(CURL_PTR) } cu;
-#undef curl_easy_setopt    /* curl.h's pass-through macros */
-#undef curl_easy_getinfo
-#undef curl_multi_setopt
-#define curl_global_init cu.global_init
-#define curl_global_cleanup cu.global_cleanup
-#define curl_multi_init cu.multi_init
-#define curl_multi_setopt cu.multi_setopt
-#define curl_multi_socket_action cu.multi_socket_action
-#define curl_multi_assign cu.multi_assign
-#define curl_multi_add_handle cu.multi_add_handle
-#define curl_multi_remove_handle cu.multi_remove_handle
-#define curl_multi_info_read cu.multi_info_read
-#define curl_multi_cleanup cu.multi_cleanup
-#define curl_easy_init cu.easy_init
-#define curl_easy_setopt cu.easy_setopt
-#define curl_easy_getinfo cu.easy_getinfo
-#define curl_easy_strerror cu.easy_strerror
-#define curl_easy_cleanup cu.easy_cleanup
 
 struct probe {
 	CURL *easy;                  /* HTTP/TCP; NULL for an exec probe */
@@ -99,7 +80,7 @@ static void on_ready(void *ctx, uint32_t ev)
 		flags |= CURL_CSELECT_OUT;
 	if (ev & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(multi, (curl_socket_t)(intptr_t)ctx, flags, &running);
+	cu.multi_socket_action(multi, (curl_socket_t)(intptr_t)ctx, flags, &running);
 	reap_done();
 }
 
@@ -112,7 +93,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 	if (what == CURL_POLL_REMOVE) {
 		if (sockp) {
 			loop_unwatch(fd);
-			curl_multi_assign(multi, fd, NULL);
+			cu.multi_assign(multi, fd, NULL);
 		}
 		return 0;
 	}
@@ -124,7 +105,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		loop_rewatch(fd, ev, on_ready, (void *)(intptr_t)fd);
 	} else {
 		loop_watch(fd, ev, on_ready, (void *)(intptr_t)fd);
-		curl_multi_assign(multi, fd, (void *)1);
+		cu.multi_assign(multi, fd, (void *)1);
 	}
 	return 0;
 }
@@ -161,18 +142,18 @@ static int curl_load(void)
 	}
 	CURL_FNS(CURL_SYM)
 #undef CURL_SYM
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		why = "curl_global_init failed";
 		goto fail;
 	}
-	multi = curl_multi_init();
+	multi = cu.multi_init();
 	if (!multi) {
 		why = "curl_multi_init failed";
-		curl_global_cleanup();
+		cu.global_cleanup();
 		goto fail;
 	}
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	cu.multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	cu.multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	return 0;
 fail:
 	log_warnx("HTTP and TCP health probes cannot run: libcurl: %s", why);
@@ -199,8 +180,8 @@ static void probe_free(struct probe *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	if (p->easy) {
-		curl_multi_remove_handle(multi, p->easy);
-		curl_easy_cleanup(p->easy);
+		cu.multi_remove_handle(multi, p->easy);
+		cu.easy_cleanup(p->easy);
 	}
 	if (!p->easy) {
 		if (p->pidfd >= 0) {
@@ -221,9 +202,9 @@ void probe_fini(void)
 	while (inflight)
 		probe_free(inflight);
 	if (multi) {
-		curl_multi_cleanup(multi);
+		cu.multi_cleanup(multi);
 		multi = NULL;
-		curl_global_cleanup();
+		cu.global_cleanup();
 		dlclose(curl_lib);
 		curl_lib = NULL;
 	}
@@ -249,7 +230,7 @@ static struct probe *probe_new(const char *url, int timeout_ms, probe_cb cb, voi
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->easy = curl_easy_init();
+	p->easy = cu.easy_init();
 	if (!p->easy) {
 		free(p);
 		return NULL;
@@ -257,23 +238,23 @@ static struct probe *probe_new(const char *url, int timeout_ms, probe_cb cb, voi
 	p->cb = cb;
 	p->ctx = ctx;
 	p->timeout_ms = timeout_ms;
-	curl_easy_setopt(p->easy, CURLOPT_URL, url);
-	curl_easy_setopt(p->easy, CURLOPT_PRIVATE, p);
-	curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(p->easy, CURLOPT_PROXY, "");   /* never via $http_proxy */
-	curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
-	curl_easy_setopt(p->easy, CURLOPT_USERAGENT, "arw-supervisor-probe");
+	cu.easy_setopt(p->easy, CURLOPT_URL, url);
+	cu.easy_setopt(p->easy, CURLOPT_PRIVATE, p);
+	cu.easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	cu.easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	cu.easy_setopt(p->easy, CURLOPT_PROXY, "");   /* never via $http_proxy */
+	cu.easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
+	cu.easy_setopt(p->easy, CURLOPT_USERAGENT, "arw-supervisor-probe");
 	return p;
 }
 
 static struct probe *probe_go(struct probe *p)
 {
 	p->started = mono_ms();
-	if (curl_multi_add_handle(multi, p->easy) != CURLM_OK) {
+	if (cu.multi_add_handle(multi, p->easy) != CURLM_OK) {
 		probe_free(p);
 		return NULL;
 	}
@@ -297,9 +278,9 @@ struct probe *probe_http(const char *url, const char *method, int expect_status,
 		return NULL;
 	}
 	if (method && strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(p->easy, CURLOPT_NOBODY, 1L);
+		cu.easy_setopt(p->easy, CURLOPT_NOBODY, 1L);
 	else if (method && strcmp(method, "POST") == 0)
-		curl_easy_setopt(p->easy, CURLOPT_POSTFIELDS, "");
+		cu.easy_setopt(p->easy, CURLOPT_POSTFIELDS, "");
 	return probe_go(p);
 }
 
@@ -313,7 +294,7 @@ struct probe *probe_tcp(const char *hostport, int timeout_ms, probe_cb cb, void 
 	if (!p)
 		return NULL;
 	p->tcp = true;
-	curl_easy_setopt(p->easy, CURLOPT_CONNECT_ONLY, 1L);
+	cu.easy_setopt(p->easy, CURLOPT_CONNECT_ONLY, 1L);
 	return probe_go(p);
 }
 
@@ -345,7 +326,7 @@ static void judge(struct probe *p, CURLcode rc, struct probe_outcome *o)
 		return;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(o->msg, sizeof(o->msg), "%s", curl_easy_strerror(rc));
+		snprintf(o->msg, sizeof(o->msg), "%s", cu.easy_strerror(rc));
 		return;
 	}
 	if (p->tcp) {
@@ -353,7 +334,7 @@ static void judge(struct probe *p, CURLcode rc, struct probe_outcome *o)
 		snprintf(o->msg, sizeof(o->msg), "TCP connect ok");
 		return;
 	}
-	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 503 && strstr(p->body, "Loading model"))
 		o->loading = true;
 	if (status != p->expect_status) {
@@ -375,13 +356,13 @@ static void reap_done(void)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(multi, &left))) {
+	while ((m = cu.multi_info_read(multi, &left))) {
 		struct probe *p = NULL;
 		struct probe_outcome o;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&p);
+		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&p);
 		if (!p)
 			continue;
 		judge(p, m->data.result, &o);
@@ -602,7 +583,7 @@ void probe_timeout(void)
 	exec_timeouts(mono_ms());
 	if (multi && curl_deadline && curl_deadline <= mono_ms()) {
 		curl_deadline = 0;
-		curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		cu.multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 		reap_done();
 	}
 }
