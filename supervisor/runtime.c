@@ -394,7 +394,8 @@ void rt_set_running_state(struct runtime *rt, const char *ready_summary)
 		rt_set_state(rt, ST_READY, SEV_INFO, "%s", ready_summary);
 }
 
-/* No spawn follows at once: the kept cgroup goes (see end_process_phase). */
+/* After a crash or a stop: the cgroup kept for a spawn that follows at
+ * once goes when none took it (see end_process_phase). */
 static void drop_spare_cg(struct runtime *rt)
 {
 	if (rt->cg_spare) {
@@ -418,7 +419,6 @@ static void spawn(struct runtime *rt, int64_t mono, bool after)
 	int r;
 
 	if (pl == PLACE_NONE) {
-		drop_spare_cg(rt);
 		accelerator_missing(rt);
 		return;
 	}
@@ -514,8 +514,10 @@ static void run(struct runtime *rt, struct fsm_out out, int64_t mono, const char
 		rt_stuck(rt);
 	if (a & A_END)
 		end_process_phase(rt);
-	if (a & A_CRASHED)
+	if (a & A_CRASHED) {
 		after_crash(rt, mono - rt->started_mono, mono);
+		drop_spare_cg(rt);
+	}
 	if (a & A_STOPPED)
 		after_stop(rt, out.after, mono);   /* may remove rt: nothing after it */
 	if (a & A_SPAWN)
@@ -644,15 +646,13 @@ static void after_stop(struct runtime *rt, enum after after, int64_t mono)
 		rt->spec = rt->next_spec;
 		rt->next_spec = NULL;
 	}
-	if (after == AFTER_START && !sup.shutting_down) {
+	if (after == AFTER_START && !sup.shutting_down)
 		rt_spawn(rt, mono);
-		return;
-	}
-	drop_spare_cg(rt);
-	if (!rt->latched)
+	else if (!rt->latched)
 		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "%s",
 			     rt->desired == DESIRED_DOWN ? "Stopped by operator" :
 			     sup.shutting_down ? "Supervisor shutting down" : "Stopped");
+	drop_spare_cg(rt);
 }
 
 /* Gone on its own: the restart policy, the budget, the backoff. */
@@ -665,15 +665,12 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		rt->quick_crashes++;
 	else
 		rt->quick_crashes = 0;
-	if (lived < 1000 || sup.shutting_down)
-		drop_spare_cg(rt);   /* a backoff first, or no restart */
 	if (sup.shutting_down) {
 		rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Supervisor shutting down");
 		return;
 	}
 	if (s->restart_policy == RESTART_NEVER ||
 	    (s->restart_policy == RESTART_ON_FAILURE && rt->exit_code == 0)) {
-		drop_spare_cg(rt);
 		if (rt->exit_code == 0) {
 			rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Exited cleanly (code 0)");
 		} else {
@@ -685,10 +682,8 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		}
 		return;
 	}
-	if (!take_restart(rt, rt->exit_reason)) {
-		drop_spare_cg(rt);
+	if (!take_restart(rt, rt->exit_reason))
 		return;
-	}
 	backoff = budget_backoff_ms(lived, rt->quick_crashes ? rt->quick_crashes : 1);
 	if (backoff == 0) {
 		/* The death shows first: the old pid gone and `starting`, in
@@ -703,7 +698,6 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		log_info("runtime[%s]: %s; restarted", s->id, rt->exit_reason);
 		return;
 	}
-	drop_spare_cg(rt);
 	rt_save_state(rt);
 	rt_backoff(rt, backoff, mono);
 	rt_set_state(rt, ST_STARTING, SEV_WARN, "Restarting in %lld ms (%s within its first second)",
