@@ -4,16 +4,23 @@ processes that make up a supervisor."""
 import os
 
 
+def stat_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state first);
+    None when the process is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def children_map():
     kids = {}
     for p in os.listdir("/proc"):
         if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                kids.setdefault(ppid, []).append(int(p))
-            except (OSError, IndexError, ValueError):
-                pass
+            x = stat_fields(p)
+            if x:
+                kids.setdefault(int(x[1]), []).append(int(p))
     return kids
 
 
@@ -42,29 +49,24 @@ def same_program(root):
     return out
 
 
+def pss_kib_of(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for l in f:
+                if l.startswith("Pss:"):
+                    return int(l.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def pss_kib(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/smaps_rollup" % pid) as f:
-                for l in f:
-                    if l.startswith("Pss:"):
-                        total += int(l.split()[1])
-        except OSError:
-            pass
-    return total
+    return sum(pss_kib_of(p) for p in pids)
 
 
 def cpu_ticks(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                x = f.read().rsplit(")", 1)[1].split()
-            total += int(x[11]) + int(x[12])
-        except OSError:
-            pass
-    return total
+    """utime + stime of the processes still there."""
+    return sum(int(x[11]) + int(x[12]) for x in map(stat_fields, pids) if x)
 
 
 def cpu_share(pids, seconds, sleep):
