@@ -49,7 +49,20 @@ int persist_lock(const char *mount, char *err, size_t errlen)
 		pid_t pid;
 		struct mnt_entry e;
 
+		bool gone;
+
 		holder_read(lock_fd, "mount", &pid, mnt, sizeof(mnt));
+		/* A holder that is gone still holds the lock for a moment through
+		 * what it forked: a child between clone and exec, the notifier
+		 * helper before it closes its descriptors.  Those go at once. */
+		gone = pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+		if (tries < 100 && gone) {
+			if (!tries)
+				log_warnx("state folder %s: its holder, pid %d, is gone; "
+					  "waiting for what it forked to let go", state_dir, (int)pid);
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		/* A holder that is dying but stuck in the kernel (a SIGKILLed
 		 * daemon whose request on its own mount is never answered) lets
 		 * go once its connection is aborted. */

@@ -104,3 +104,20 @@ out=$(timeout 20 "$SUP" -f --mount "$MNT" --manifests "$MF" --state "$STATE" 2>&
 rc=$?
 check_eq "a lock folder: exit 2" 2 "$rc"
 check_match "a lock folder: its own message" "$STATE/lock is a directory, not a lock file; remove it" "$out"
+
+# ---------- a lock still held for a moment after its holder is gone ----------
+# (a child of a killed daemon between clone and exec holds the descriptor)
+rmdir "$STATE/lock"
+gone_pid=$(sh -c 'echo $$')
+printf 'pid %s\nmount %s\n' "$gone_pid" "$MNT" >"$STATE/lock"
+flock -x "$STATE/lock" sleep 1 &
+HOLDER=$!
+HELPERS+=("$HOLDER")
+wait_for "! flock -n '$STATE/lock' true" 5
+start_daemon
+check "a lock held by what a gone holder left: the daemon waits and mounts" "daemon_up"
+check "the log says it waited for the gone holder" \
+	"grep -q 'its holder, pid $gone_pid, is gone; waiting for what it forked to let go' '$DLOG'"
+wait "$HOLDER" 2>/dev/null
+stop_daemon 30
+check_eq "SIGTERM: exit 0" 0 "$DAEMON_RC"
