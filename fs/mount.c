@@ -191,6 +191,30 @@ static bool kill_pending(const char *status_path)
 	return dying;
 }
 
+bool lock_holder_letting_go(pid_t pid, const char *mp, const char *who, bool first)
+{
+	const struct timespec pause = { 0, 20 * 1000000 };
+	struct mnt_entry e;
+
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) < 0 && errno == ESRCH) {
+		if (first)
+			log_warnx("%s, pid %d, is gone; waiting for what it forked to let go",
+				  who, (int)pid);
+	} else if (proc_dying(pid)) {
+		if (first)
+			log_warnx("%s, pid %d, is dying but stuck; aborting its FUSE connection",
+				  who, (int)pid);
+		if (mp[0] && mnt_top(mp, &e) > 0 && strncmp(e.fstype, "fuse", 4) == 0)
+			mnt_abort(e.min);
+	} else {
+		return false;
+	}
+	nanosleep(&pause, NULL);
+	return true;
+}
+
 bool proc_dying(pid_t pid)
 {
 	char path[PATH_MAX];
@@ -279,11 +303,10 @@ void holder_read(int fd, const char *key, pid_t *pid, char *val, size_t len)
 }
 
 /* Lock the owner file; -EBUSY with the message when a live daemon has it.
- * A dying owner (SIGKILLed, stuck in the kernel) gets its connection
- * aborted, which lets it finish dying, for up to 2 s. */
+ * An owner that is gone or dying gets up to 2 s to let go (see
+ * lock_holder_letting_go). */
 static int owner_lock(const char *mp, char *err, size_t errlen)
 {
-	struct timespec ts = { 0, 20 * 1000000 };
 	int tries, r;
 
 	if ((r = owner_file(mp, owner_path, sizeof(owner_path))) < 0) {
@@ -293,7 +316,7 @@ static int owner_lock(const char *mp, char *err, size_t errlen)
 	for (tries = 0; tries < 100; tries++) {
 		struct stat a, b;
 		pid_t pid;
-		char state[PATH_MAX];
+		char state[PATH_MAX], who[PATH_MAX + 20];
 
 		owner_fd = open(owner_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (owner_fd < 0) {
@@ -312,17 +335,9 @@ static int owner_lock(const char *mp, char *err, size_t errlen)
 		holder_read(owner_fd, "state", &pid, state, sizeof(state));
 		close(owner_fd);
 		owner_fd = -1;
-		if (pid > 0 && proc_dying(pid)) {
-			struct mnt_entry e;
-
-			if (tries == 0)
-				log_warnx("%s: its owner, pid %d, is dying but stuck; aborting its connection",
-					  mp, (int)pid);
-			if (mnt_top(mp, &e) > 0 && strncmp(e.fstype, "fuse", 4) == 0)
-				mnt_abort(e.min);
-			nanosleep(&ts, NULL);
+		snprintf(who, sizeof(who), "%s: its owner", mp);
+		if (lock_holder_letting_go(pid, mp, who, tries == 0))
 			continue;
-		}
 		snprintf(err, errlen, "%s is served by another arw-supervisor (pid %d, state folder %s); "
 			 "stop it first", mp, (int)pid, state);
 		return -EBUSY;

@@ -47,6 +47,14 @@ void holder_read(int fd, const char *key, pid_t *pid, char *val, size_t len);
 /* Does process `pid` exist but is dying (a zombie leader, or a SIGKILL
  * pending on one of its threads)? */
 bool proc_dying(pid_t pid);
+/* A lock whose recorded holder `pid` is no live daemon may still be held
+ * for a moment: when the holder is gone, by what it forked (a child between
+ * clone and exec); when it is dying but stuck in the kernel (a SIGKILLed
+ * daemon whose request on its own mount is never answered), until its
+ * connection at `mp` ("" if unknown) is aborted, which this does.  True,
+ * after a pause of 20 ms, when the caller should try again.  `who` names
+ * the lock in the log line, said when `first`. */
+bool lock_holder_letting_go(pid_t pid, const char *mp, const char *who, bool first);
 
 /* Take the mount point: lock its owner file (refusing a live owner; kept
  * when we hold it already), clear a stale mount of ours (abort, lazy

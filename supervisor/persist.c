@@ -28,7 +28,6 @@ static int lock_fd = -1;
 
 int persist_lock(const char *mount, char *err, size_t errlen)
 {
-	struct timespec ts = { 0, 20 * 1000000 };
 	char path[PATH_MAX];
 	struct stat st;
 	int tries;
@@ -45,36 +44,13 @@ int persist_lock(const char *mount, char *err, size_t errlen)
 		return -errno;
 	}
 	for (tries = 0; flock(lock_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
-		char mnt[PATH_MAX];
+		char mnt[PATH_MAX], who[PATH_MAX + 40];
 		pid_t pid;
-		struct mnt_entry e;
-
-		bool gone;
 
 		holder_read(lock_fd, "mount", &pid, mnt, sizeof(mnt));
-		/* A holder that is gone still holds the lock for a moment through
-		 * what it forked: a child between clone and exec, the notifier
-		 * helper before it closes its descriptors.  Those go at once. */
-		gone = pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
-		if (tries < 100 && gone) {
-			if (!tries)
-				log_warnx("state folder %s: its holder, pid %d, is gone; "
-					  "waiting for what it forked to let go", state_dir, (int)pid);
-			nanosleep(&ts, NULL);
+		snprintf(who, sizeof(who), "state folder %s: its holder", state_dir);
+		if (tries < 100 && lock_holder_letting_go(pid, mnt, who, tries == 0))
 			continue;
-		}
-		/* A holder that is dying but stuck in the kernel (a SIGKILLed
-		 * daemon whose request on its own mount is never answered) lets
-		 * go once its connection is aborted. */
-		if (tries < 100 && pid > 0 && proc_dying(pid)) {
-			if (!tries)
-				log_warnx("state folder %s: its holder, pid %d, is dying but stuck; "
-					  "aborting its FUSE connection", state_dir, (int)pid);
-			if (mnt[0] && mnt_top(mnt, &e) > 0 && strncmp(e.fstype, "fuse", 4) == 0)
-				mnt_abort(e.min);
-			nanosleep(&ts, NULL);
-			continue;
-		}
 		snprintf(err, errlen, "state folder %s is in use by another arw-supervisor (pid %d%s%s)",
 			 state_dir, (int)pid, mnt[0] ? ", mounted at " : "", mnt);
 		close(lock_fd);

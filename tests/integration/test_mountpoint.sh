@@ -146,3 +146,21 @@ rc=$?
 check_eq "--shared-parent with a mount point directly under /: exit 2" 2 "$rc"
 check_match "--shared-parent directly under /: says why" 'directly under /; mount one level lower' "$out"
 check "--shared-parent directly under /: nothing was created" "[ ! -e /arw-test-$$ ]"
+
+# --- an owner file still locked for a moment after its owner is gone ---
+# (a child of a killed daemon between clone and exec holds the descriptor)
+OWN=$(owner_file "$MNT")
+gone_pid=$(sh -c 'echo $$')
+mkdir -p "$(dirname "$OWN")"
+printf 'pid %s\nstate %s\n' "$gone_pid" "$STATE" >"$OWN"
+flock -x "$OWN" sleep 1 &
+HOLDER=$!
+HELPERS+=("$HOLDER")
+wait_for "! flock -n '$OWN' true" 5
+start_daemon
+check "an owner file held by what a gone owner left: the daemon waits and mounts" "daemon_up"
+check "the log says it waited for the gone owner" \
+	"grep -q '$MNT: its owner, pid $gone_pid, is gone; waiting for what it forked to let go' '$DLOG'"
+wait "$HOLDER" 2>/dev/null
+stop_daemon 30
+check_eq "SIGTERM: exit 0" 0 "$DAEMON_RC"
