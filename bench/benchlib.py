@@ -69,6 +69,20 @@ def cpu_ticks(pids):
     return sum(int(x[11]) + int(x[12]) for x in map(stat_fields, pids) if x)
 
 
+def task_ticks(pid):
+    """utime + stime of each thread of a process: {tid: ticks}."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for t in tids:
+        x = stat_fields("%d/task/%s" % (pid, t))
+        if x:
+            out[int(t)] = int(x[11]) + int(x[12])
+    return out
+
+
 def cpu_share(pids, seconds, sleep):
     """% of one core the processes used over `seconds` (sleep(seconds) is
     the caller's: a plain sleep, or a profiler)."""

@@ -17,7 +17,7 @@ ulimit -n 65536 2>/dev/null || true
 python3 - "$build" "$dir" "$n" "$interval" "$secs" "$here" <<'PY'
 import os, socket, subprocess, sys, time
 sys.path.insert(0, sys.argv[6])
-from benchlib import cpu_share, pss_kib, same_program
+from benchlib import cpu_share, pss_kib, same_program, task_ticks
 build, d, n, interval, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 # n free ports: held together while chosen, so that none repeats
 socks = []
@@ -57,11 +57,25 @@ def window(t):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     else:
         time.sleep(t)
-cpu = cpu_share(pids, secs, window)
+split = {}
+def split_window(t):
+    # each thread's share too: the loop (the main thread), the FUSE
+    # threads, the notifier helper
+    t0 = {p: task_ticks(p) for p in pids}
+    window(t)
+    t1 = {p: task_ticks(p) for p in pids}
+    for p in pids:
+        for tid, ticks in t1[p].items():
+            part = "loop" if tid == p == pids[0] else "FUSE threads" if p == pids[0] else "notifier helper"
+            split[part] = split.get(part, 0) + ticks - t0[p].get(tid, 0)
+cpu = cpu_share(pids, secs, split_window)
 after = states().count("ready")
 print("| runtimes probed | interval | supervisor CPU over %g s (%% of one core) | PSS (MiB) | ready before / after |" % secs)
 print("|---|---|---|---|---|")
 print("| %d | %d ms | %.2f | %.2f | %d / %d |" % (n, interval, cpu, pss_kib(pids) / 1024, ready, after))
+total = sum(split.values()) or 1
+print("\nOf that: " + ", ".join("%s %.0f %%" % (k, 100.0 * split.get(k, 0) / total)
+                               for k in ("loop", "FUSE threads", "notifier helper")))
 p.terminate()
 p.wait(timeout=120)
 PY

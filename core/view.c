@@ -3,7 +3,11 @@
  */
 #include "view.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char *const st_slugs[ST_COUNT] = {
 	"unknown", "starting", "ready", "degraded", "error", "stopping", "offline"
@@ -43,8 +47,56 @@ struct rt_view *rt_view_new(void)
 	if (v) {
 		atomic_init(&v->ref, 1);
 		v->exit_code = v->exit_signal = -1;
+		v->uptime_at = RT_NO_UPTIME;
 	}
 	return v;
+}
+
+int64_t rt_view_uptime(const struct rt_view *v, int64_t now)
+{
+	int64_t s = (now - v->started_at) / 1000;
+
+	return s > 0 ? s : 0;
+}
+
+/* The digits of the uptime when file f has a hole for them: their count. */
+static int uptime_digits(const struct rt_view *v, enum rt_file f, int64_t now, char *buf, size_t size)
+{
+	if (f != RF_HEALTH || v->uptime_at == RT_NO_UPTIME)
+		return 0;
+	return snprintf(buf, size, "%" PRId64, rt_view_uptime(v, now));
+}
+
+size_t rt_view_len(const struct rt_view *v, enum rt_file f, int64_t now)
+{
+	char up[24];
+
+	if ((unsigned)f >= RF_COUNT || !v->text[f])
+		return 0;
+	return v->text_len[f] + (size_t)uptime_digits(v, f, now, up, sizeof(up));
+}
+
+char *rt_view_text(const struct rt_view *v, enum rt_file f, int64_t now, size_t *len)
+{
+	char up[24], *out;
+	size_t n, at;
+	int d;
+
+	if ((unsigned)f >= RF_COUNT || !v->text[f]) {
+		errno = ENOENT;
+		return NULL;
+	}
+	d = uptime_digits(v, f, now, up, sizeof(up));
+	n = v->text_len[f];
+	at = d ? v->uptime_at : n;
+	out = malloc(n + (size_t)d + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, v->text[f], at);
+	memcpy(out + at, up, (size_t)d);
+	memcpy(out + at + (size_t)d, v->text[f] + at, n - at + 1);
+	*len = n + (size_t)d;
+	return out;
 }
 
 struct rt_view *rt_view_ref(struct rt_view *v)

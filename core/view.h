@@ -31,10 +31,13 @@ struct rt_view {
 	atomic_int ref;
 	int64_t mtime[RF_COUNT];      /* last content change of each file */
 	/* each file's text, rendered when the view was published (NULL if
-	 * that failed); health.json's is not served: its uptime moves, so an
-	 * open renders it with the current time */
+	 * that failed).  health.json's uptime moves with the clock: its text
+	 * leaves the number out, and uptime_at says where it goes (or
+	 * RT_NO_UPTIME when it is null); rt_view_len and rt_view_text fill
+	 * it in for the time asked */
 	char *text[RF_COUNT];
 	size_t text_len[RF_COUNT];
+	size_t uptime_at;
 	char id[RT_ID_MAX + 1];
 	struct rt_spec *spec;         /* its manifest: shared, sealed (rt_spec_seal) */
 	enum rt_state state;
@@ -65,7 +68,15 @@ struct rt_view {
 	char *ctl_last;               /* text shown by reading ctl */
 };
 
+#define RT_NO_UPTIME ((size_t)-1)
+
 struct rt_view *rt_view_new(void);
+/* Whole seconds it has been running at `now` (wall ms), never below 0. */
+int64_t rt_view_uptime(const struct rt_view *v, int64_t now);
+/* The size of file f's published text at `now`, and a copy of it
+ * (malloc'd, NUL-terminated; NULL with ENOMEM, or when f has none). */
+size_t rt_view_len(const struct rt_view *v, enum rt_file f, int64_t now);
+char *rt_view_text(const struct rt_view *v, enum rt_file f, int64_t now, size_t *len);
 struct rt_view *rt_view_ref(struct rt_view *v);
 void rt_view_unref(struct rt_view *v);
 

@@ -137,11 +137,11 @@ static int metrics(char **data, size_t *len, int64_t *mtime, int64_t now)
 	return *data ? 0 : -ENOMEM;
 }
 
-/* A runtime file served as rendered when its view was published; not
- * health.json, whose uptime moves: an open renders it with the time. */
+/* A runtime file served as rendered when its view was published (and
+ * health.json's uptime filled in); rendered here only when that failed. */
 static bool served_as_published(const struct rt_view *v, enum rt_file f)
 {
-	return f != RF_HEALTH && v->text[f];
+	return v->text[f] != NULL;
 }
 
 /* Render the content of a file inode.  Returns 0, or -ENOENT. */
@@ -171,11 +171,7 @@ static int content(fuse_ino_t ino, char **data, size_t *len, int64_t *mtime)
 		if (!v)
 			return -ENOENT;
 		if (served_as_published(v, f)) {
-			*data = malloc(v->text_len[f] + 1);
-			if (*data) {
-				memcpy(*data, v->text[f], v->text_len[f] + 1);
-				*len = v->text_len[f];
-			}
+			*data = rt_view_text(v, f, now, len);
 		} else {
 			*data = render_rt_file(f, v, now, len);
 		}
@@ -230,7 +226,7 @@ static int published_len(fuse_ino_t ino, size_t *len, int64_t *mtime)
 	if (!v)
 		return -ENOENT;
 	if (served_as_published(v, f)) {
-		*len = v->text_len[f];
+		*len = rt_view_len(v, f, now_ms());
 		*mtime = v->mtime[f];
 		r = 1;
 	}

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,10 +247,15 @@ static void add_status(cJSON *o, const struct rt_view *v, const char *label, con
 	cJSON_AddStringToObject(o, "aria_hint", hint);
 }
 
-static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
+/* Stands for the uptime's digits while health.json is printed: a control
+ * character, which cJSON escapes in every string, so only this raw item
+ * can put it in the text. */
+#define UPTIME_MARK "\x01"
+
+char *render_health_parts(const struct rt_view *v, int64_t now, size_t *len, size_t *uptime_at)
 {
 	cJSON *o = cJSON_CreateObject(), *x;
-	char *label = render_label(v), *hint = aria_hint(v);
+	char *label = render_label(v), *hint = aria_hint(v), *out, *mark;
 	bool up = v->pid > 0;
 
 	if (!o || !label || !hint) {
@@ -263,8 +269,10 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 	cJSON_AddNumberToObject(o, "processes", v->processes);
 	add_str_or_null(o, "cgroup", v->cgroup);
 	add_time(o, "started_at", up ? v->started_at : 0);
-	add_num_or_null(o, "uptime_seconds", up && v->started_at > 0,
-			(double)((now - v->started_at) / 1000 > 0 ? (now - v->started_at) / 1000 : 0));
+	if (up && v->started_at > 0)
+		cJSON_AddRawToObject(o, "uptime_seconds", UPTIME_MARK);
+	else
+		cJSON_AddNullToObject(o, "uptime_seconds");
 	add_time(o, "updated_at", v->updated_at);
 	cJSON_AddStringToObject(o, "accelerator", accel_name(v->spec->accelerator));
 	cJSON_AddItemToObject(o, "modalities", modalities_json(v->spec->modalities));
@@ -277,7 +285,30 @@ static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 	add_str_or_null(o, "log_file", v->log_path);
 	free(label);
 	free(hint);
-	return json_done(o, len);
+	out = json_done(o, len);
+	*uptime_at = RT_NO_UPTIME;
+	if (out && (mark = memchr(out, UPTIME_MARK[0], *len))) {
+		*uptime_at = (size_t)(mark - out);
+		memmove(mark, mark + 1, *len - *uptime_at);   /* with the NUL */
+		(*len)--;
+	}
+	return out;
+}
+
+/* health.json whole, its uptime at `now` filled in. */
+static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
+{
+	struct sbuf s = {0};
+	size_t n, at;
+	char *parts = render_health_parts(v, now, &n, &at);
+
+	if (!parts || at == RT_NO_UPTIME) {
+		*len = n;
+		return parts;
+	}
+	sb_printf(&s, "%.*s%" PRId64 "%s", (int)at, parts, rt_view_uptime(v, now), parts + at);
+	free(parts);
+	return sb_done(&s, len);
 }
 
 char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_t *len)

@@ -21,6 +21,9 @@
 
 /* The text of one runtime file (not RF_LOGS, not RF_DIR); malloc'd. */
 char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_t *len);
+/* health.json without its uptime's digits: *uptime_at is where they go,
+ * RT_NO_UPTIME when it is null (see struct rt_view). */
+char *render_health_parts(const struct rt_view *v, int64_t now, size_t *len, size_t *uptime_at);
 /* "<state_label> - <summary>" */
 char *render_label(const struct rt_view *v);
 

@@ -212,7 +212,10 @@ void rt_publish(struct runtime *rt)
 
 		if (f == RF_LOGS)
 			continue;
-		txt = render_rt_file((enum rt_file)f, v, now, &len);
+		if (f == RF_HEALTH)
+			txt = render_health_parts(v, now, &len, &v->uptime_at);
+		else
+			txt = render_rt_file((enum rt_file)f, v, now, &len);
 		if (!txt)
 			continue;
 		/* health.json always changes (updated_at); the others only
@@ -222,7 +225,7 @@ void rt_publish(struct runtime *rt)
 			changed |= 1u << f;
 		}
 		/* The view keeps what was rendered: a stat and an open of the
-		 * file copy it (all but health.json, see fs.c). */
+		 * file copy it (health.json with its uptime, see view.h). */
 		v->text[f] = txt;
 		v->text_len[f] = len;
 		v->mtime[f] = rt->mtime[f];

@@ -174,6 +174,47 @@ static void test_health_json(void)
 	rt_view_unref(v);
 }
 
+/* health.json as published: the text without the uptime, filled in at each
+ * read for the time of the read, equal to a whole rendering at that time
+ * (and its size too), across a change in the number of digits. */
+static void test_health_published(void)
+{
+	struct rt_view *v = view("llama", ST_READY, SEV_INFO, "Process healthy");
+	const int64_t at[] = { T0 - 5000, T0, T0 + 999, T0 + 9999, T0 + 10000, T0 + 123456789 };
+	size_t i, len, n;
+	char *whole, *served;
+	int up;
+
+	v->started_at = T0;
+	for (up = 1; up >= 0; up--) {
+		v->pid = up ? 42 : 0;
+		v->text[RF_HEALTH] = render_health_parts(v, T0, &v->text_len[RF_HEALTH], &v->uptime_at);
+		CHECK(v->text[RF_HEALTH] != NULL);
+		CHECK(up ? v->uptime_at < v->text_len[RF_HEALTH] : v->uptime_at == RT_NO_UPTIME);
+		CHECK(strchr(v->text[RF_HEALTH], '\x01') == NULL);
+		for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+			whole = file(RF_HEALTH, v, at[i]);
+			served = rt_view_text(v, RF_HEALTH, at[i], &len);
+			n = rt_view_len(v, RF_HEALTH, at[i]);
+			CHECK_STR(served, whole);
+			CHECK_INT(len, strlen(whole));
+			CHECK_INT(n, strlen(whole));
+			free(whole);
+			free(served);
+		}
+		free(v->text[RF_HEALTH]);
+		v->text[RF_HEALTH] = NULL;
+	}
+	whole = file(RF_HEALTH, v, T0);
+	CHECK(strstr(whole, "\"uptime_seconds\":\tnull") != NULL);
+	free(whole);
+	v->pid = 42;
+	whole = file(RF_HEALTH, v, T0 + 10000);
+	CHECK(strstr(whole, "\"uptime_seconds\":\t10,") != NULL);
+	free(whole);
+	rt_view_unref(v);
+}
+
 static cJSON *matrix_p(struct rt_view **vs, size_t n, const char *problem)
 {
 	size_t len;
@@ -341,6 +382,7 @@ int main(void)
 	test_simple_files();
 	test_budget_window();
 	test_health_json();
+	test_health_published();
 	test_matrix();
 	test_metrics();
 	test_names();
