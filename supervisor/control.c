@@ -227,6 +227,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 	}
 	if (c->ctl.wait_s > 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
 		rt->dirty = true;   /* checked at publish */
+		rt_timers_changed(rt);
 		return;
 	}
 	loop_reply(c->req, c->of, 0, c->size, "ok %s: %s", c->text, result + 4);

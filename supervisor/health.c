@@ -55,7 +55,7 @@ static void next_probe(struct runtime *rt, int64_t delay, int64_t mono)
 {
 	struct fsm_in in = { .delay_ms = delay };
 
-	fsm_step(&rt->fsm, EV_PROBED, &in, mono);
+	rt_fsm_step(rt, EV_PROBED, &in, mono);
 }
 
 void rt_on_probe(void *ctx, const struct probe_outcome *o)
@@ -74,7 +74,7 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 	if (o->ok) {
 		rt->probe_failures = 0;
 		rt->probe_last_ok = now_ms();
-		fsm_step(&rt->fsm, EV_HEALTHY, NULL, mono);
+		rt_fsm_step(rt, EV_HEALTHY, NULL, mono);
 		/* (on a fallback it stays degraded: set it again, in case a
 		 * failed check said something else meanwhile) */
 		if (!rt->ever_ready || rt->state != ST_READY || rt->on_fallback) {

@@ -493,16 +493,88 @@ static void publish_and_reply(void)
 	if (sup.root_waiters)
 		root_check_waiters(mono);
 	/* expiry after the checks: a waiter satisfied in this pass wins */
-	for (k = 0; k < sup.nrts; k++)
-		if (sup.rts[k] && sup.rts[k]->waiters)
+	for (k = 0; k < sup.nrts; k++) {
+		if (sup.rts[k] && sup.rts[k]->waiters) {
 			waiter_expire(&sup.rts[k]->waiters, mono);
+			rt_timers_changed(sup.rts[k]);
+		}
+	}
 	flush_replies(false);
+}
+
+/* ---- timers ---- */
+
+static struct runtime *timer_rt(struct theap_node *t)
+{
+	return (struct runtime *)(void *)((char *)t - offsetof(struct runtime, timer));
+}
+
+/* ARW_CHECK_TIMERS=1 (the tests set it): each pass also walks every
+ * runtime, and a deadline the heap does not have (a change that forgot
+ * rt_timers_changed) is an internal error, then filed. */
+static void check_timers(void)
+{
+	size_t k;
+
+	for (k = 0; k < sup.nrts; k++) {
+		struct runtime *rt = sup.rts[k];
+		int64_t d = rt ? rt_deadline(rt) : 0;
+
+		if (d && (!rt->timer.at || d < rt->timer.at)) {
+			if (rt->timer.at)
+				log_warnx("internal: runtime[%s]: a deadline in %lld ms is filed for %lld ms "
+					  "in the timer heap", rt->spec->id, (long long)(d - mono_ms()),
+					  (long long)(rt->timer.at - mono_ms()));
+			else
+				log_warnx("internal: runtime[%s]: a deadline in %lld ms is not in the timer heap",
+					  rt->spec->id, (long long)(d - mono_ms()));
+			rt_timers_changed(rt);
+		}
+	}
+}
+
+/* The runtimes whose earliest deadline has come: each taken out of the
+ * heap first, so that each runs once per pass (an expired waiter keeps its
+ * deadline until the publication), then its timers run and it is filed
+ * again. */
+static uint32_t *due;      /* fire_timers' list, kept between passes */
+static size_t due_cap;
+
+static void fire_timers(int64_t mono)
+{
+	struct theap_node *t;
+	size_t n = 0, i;
+
+	if (due_cap < sup.nrts) {
+		uint32_t *d = realloc(due, sup.nrts * sizeof(*d));
+
+		if (d) {
+			due = d;
+			due_cap = sup.nrts;
+		}
+	}
+	while (n < due_cap && (t = theap_top(&sup.timers)) && t->at <= mono) {
+		struct runtime *rt = timer_rt(t);
+
+		theap_set(&sup.timers, t, 0);
+		due[n++] = rt->slot;
+	}
+	for (i = 0; i < n; i++) {
+		struct runtime *rt = sup.rts[due[i]];
+
+		if (!rt)
+			continue;   /* removed by an earlier one's timer */
+		rt_on_timer(rt, mono);
+		if ((rt = sup.rts[due[i]])) {   /* a timer may remove it */
+			rt_check_deadlines(rt, mono);
+			rt_timers_changed(rt);
+		}
+	}
 }
 
 static int64_t next_deadline(void)
 {
 	int64_t next = probe_deadline(), d;
-	size_t k;
 
 	d = waiter_deadline(sup.root_waiters);
 	if (d && (!next || d < next))
@@ -513,11 +585,10 @@ static int64_t next_deadline(void)
 	d = sup.shutdown_at;
 	if (d && (!next || d < next))
 		next = d;
-	for (k = 0; k < sup.nrts; k++) {
-		d = sup.rts[k] ? rt_deadline(sup.rts[k]) : 0;
-		if (d && (!next || d < next))
-			next = d;
-	}
+	if (sup.check_timers)
+		check_timers();
+	if (theap_top(&sup.timers) && (!next || theap_top(&sup.timers)->at < next))
+		next = theap_top(&sup.timers)->at;
 	return next;
 }
 
@@ -557,7 +628,6 @@ int loop_run(void)
 {
 	int n, timeout;
 	int64_t mono, next;
-	size_t k;
 
 	for (;;) {
 		publish_and_reply();
@@ -573,16 +643,7 @@ int loop_run(void)
 		mono = mono_ms();
 		if (probe_deadline() && probe_deadline() <= mono)
 			probe_timeout();
-		for (k = 0; k < sup.nrts; k++) {
-			struct runtime *rt = sup.rts[k];
-			int64_t d = rt ? rt_deadline(rt) : 0;
-
-			if (d && d <= mono) {
-				rt_on_timer(rt, mono);
-				if (sup.rts[k])   /* a timer may remove it */
-					rt_check_deadlines(sup.rts[k], mono);
-			}
-		}
+		fire_timers(mono);
 		rt_sweep();
 		if (sup.shutdown_at && mono >= sup.shutdown_at && anything_running()) {
 			abandon();
@@ -606,4 +667,8 @@ void loop_fini(void)
 		close(mounts_fd);
 	cmdq_fini();
 	watch_fini();
+	theap_free(&sup.timers);
+	free(due);
+	due = NULL;
+	due_cap = 0;
 }

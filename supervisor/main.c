@@ -210,12 +210,13 @@ static void set_node(const char *node)
  * else the exit code. */
 static int configure(const struct opts *o)
 {
-	const char *nc = getenv("ARW_NO_CGROUP");
+	const char *nc = getenv("ARW_NO_CGROUP"), *ct = getenv("ARW_CHECK_TIMERS");
 
 	log_init(sup.verbose);
 	sup.shutdown_timeout_ms = o->shutdown_s * 1000;
 	if (nc && *nc && strcmp(nc, "0") != 0)
 		sup.no_cgroup = true;
+	sup.check_timers = ct && strcmp(ct, "1") == 0;
 	if (!sup.accel_root[0] && getenv("ARW_ACCEL_ROOT"))
 		snprintf(sup.accel_root, sizeof(sup.accel_root), "%s", getenv("ARW_ACCEL_ROOT"));
 	raise_fd_limit();

@@ -114,8 +114,10 @@ static void logs_changed(struct runtime *rt)
 
 	if (mono - rt->logs_notified >= LOGS_NOTIFY_MS)
 		rt_logs_notify(rt, mono);
-	else if (!rt->logs_notify_at)
+	else if (!rt->logs_notify_at) {
 		rt->logs_notify_at = rt->logs_notified + LOGS_NOTIFY_MS;
+		rt_timers_changed(rt);
+	}
 }
 
 /* Read what the process wrote; `all` drains the pipe (the group is gone). */

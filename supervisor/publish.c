@@ -260,6 +260,7 @@ void rt_publish(struct runtime *rt)
 	 * changes by itself: publish again then. */
 	reset = budget_reset_at(&rt->budget, now);
 	rt->republish_at = reset > now ? mono_ms() + (reset - now) + 1 : 0;
+	rt_timers_changed(rt);
 	rt_check_waiters(rt);
 }
 

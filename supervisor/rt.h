@@ -17,6 +17,8 @@
 struct cJSON;
 
 /* runtime.c */
+/* fsm_step on rt's machine, its deadlines filed again. */
+struct fsm_out rt_fsm_step(struct runtime *rt, enum fsm_event ev, const struct fsm_in *in, int64_t mono);
 void rt_set_state(struct runtime *rt, enum rt_state st, enum severity sev,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* {"id": ...}: the start of every event payload about rt */

@@ -96,6 +96,7 @@ static void save_result(struct runtime *rt, bool *unsaved, const char *what, int
 		rt->dirty = true;
 		sup.matrix_dirty = true;
 	}
+	rt_timers_changed(rt);
 }
 
 /* 0, or the errno of a failed save. */
@@ -261,7 +262,7 @@ static void launch_failed(struct runtime *rt, const char *why)
 	int64_t backoff;
 
 	log_warnx("runtime[%s]: failed to launch: %s", rt->spec->id, why);
-	fsm_step(&rt->fsm, EV_SPAWN_FAILED, NULL, mono_ms());
+	rt_fsm_step(rt, EV_SPAWN_FAILED, NULL, mono_ms());
 	snprintf(rt->exit_reason, sizeof(rt->exit_reason), "failed to launch: %s", why);
 	rt->has_exit = true;
 	rt->exit_code = -1;
@@ -442,7 +443,7 @@ static void spawn(struct runtime *rt, int64_t mono, bool after)
 	rt->stop_for_health = false;
 	rt->started_wall = now_ms();
 	rt->started_mono = mono;
-	fsm_step(&rt->fsm, EV_SPAWNED, &in, mono);
+	rt_fsm_step(rt, EV_SPAWNED, &in, mono);
 	rt->latched = false;
 	rt->ever_ready = !in.has_probe;
 	rt->probe_failures = 0;
@@ -536,14 +537,14 @@ static void run(struct runtime *rt, struct fsm_out out, int64_t mono, const char
 /* Start if not running.  Not counted. */
 void rt_start(struct runtime *rt, int64_t mono)
 {
-	run(rt, fsm_step(&rt->fsm, EV_START, NULL, mono), mono, NULL);
+	run(rt, rt_fsm_step(rt, EV_START, NULL, mono), mono, NULL);
 }
 
 static void rt_backoff(struct runtime *rt, int64_t delay_ms, int64_t mono)
 {
 	struct fsm_in in = { .delay_ms = delay_ms };
 
-	fsm_step(&rt->fsm, EV_BACKOFF, &in, mono);
+	rt_fsm_step(rt, EV_BACKOFF, &in, mono);
 }
 
 /* SIGKILL to everything of the runtime: its cgroup, its process group, and
@@ -599,7 +600,7 @@ void rt_begin_stop(struct runtime *rt, enum after after, const char *why)
 	struct fsm_in in = { .after = after, .stop_timeout_ms = rt->spec->stop_timeout_ms };
 	int64_t mono = mono_ms();
 
-	run(rt, fsm_step(&rt->fsm, EV_STOP, &in, mono), mono, why);
+	run(rt, rt_fsm_step(rt, EV_STOP, &in, mono), mono, why);
 }
 
 /* What the process phase held and scheduled ends with it. */
@@ -711,7 +712,7 @@ static void rt_process_gone(struct runtime *rt)
 {
 	int64_t mono = mono_ms();
 
-	run(rt, fsm_step(&rt->fsm, EV_GONE, NULL, mono), mono, NULL);
+	run(rt, rt_fsm_step(rt, EV_GONE, NULL, mono), mono, NULL);
 }
 
 /* Reap the leader of process group `pgid` if it has exited: true then, with
@@ -805,7 +806,7 @@ static void rt_reap(struct runtime *rt)
 		}
 		log_info("runtime[%s]: pid %d %s", rt->spec->id, (int)rt->pid, rt->exit_reason);
 		/* Members left behind by the leader never outlive it. */
-		run(rt, fsm_step(&rt->fsm, EV_LEADER_EXIT, NULL, mono_ms()), mono_ms(), NULL);
+		run(rt, rt_fsm_step(rt, EV_LEADER_EXIT, NULL, mono_ms()), mono_ms(), NULL);
 	}
 	if (!rt->sweep_pending && group_gone(rt))
 		rt_process_gone(rt);
@@ -932,6 +933,20 @@ static int64_t earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
+struct fsm_out rt_fsm_step(struct runtime *rt, enum fsm_event ev, const struct fsm_in *in, int64_t mono)
+{
+	struct fsm_out out = fsm_step(&rt->fsm, ev, in, mono);
+
+	rt_timers_changed(rt);
+	return out;
+}
+
+void rt_timers_changed(struct runtime *rt)
+{
+	/* cannot fail: rt_register reserved a place for every runtime */
+	(void)theap_set(&sup.timers, &rt->timer, rt_deadline(rt));
+}
+
 int64_t rt_deadline(const struct runtime *rt)
 {
 	int64_t d = 0;
@@ -974,7 +989,7 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 
 	/* (no life-cycle timer removes the runtime: rt stays valid) */
 	while ((ev = fsm_due(&rt->fsm, mono)) != EV_NONE)
-		run(rt, fsm_step(&rt->fsm, ev, NULL, mono), mono, NULL);
+		run(rt, rt_fsm_step(rt, ev, NULL, mono), mono, NULL);
 	if (rt->logs_notify_at && mono >= rt->logs_notify_at)
 		rt_logs_notify(rt, mono);
 	if (rt->republish_at && mono >= rt->republish_at) {
@@ -1061,6 +1076,12 @@ static int rt_register(struct runtime *rt)
 		sup.rts = nr;
 		sup.nrts = n;
 	}
+	/* a place in the timer heap for every slot: filing a runtime there
+	 * never fails */
+	if (theap_reserve(&sup.timers, sup.nrts) < 0) {
+		reg_rt_remove(rt->slot);
+		return -ENOMEM;
+	}
 	sup.rts[rt->slot] = rt;
 	return 0;
 }
@@ -1124,6 +1145,7 @@ void rt_remove(struct runtime *rt)
 	fs_inval_attr(TOP_RUNTIMES);
 	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
+	theap_set(&sup.timers, &rt->timer, 0);
 	sup.matrix_dirty = true;
 	sup.rescan_deferred = true;
 	if (rt->logfd >= 0)
@@ -1170,7 +1192,7 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 		struct fsm_in now_in = { .delay_ms = 0 };
 
 		rt_probe_stop(rt);
-		fsm_step(&rt->fsm, EV_PROBED, &now_in, mono_ms());   /* a check of the new kind now */
+		rt_fsm_step(rt, EV_PROBED, &now_in, mono_ms());   /* a check of the new kind now */
 	}
 	rt_spec_free(rt->spec);
 	rt->spec = spec;

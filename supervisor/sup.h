@@ -23,6 +23,7 @@
 #include "persist.h"
 #include "registry.h"
 #include "fsm.h"
+#include "theap.h"
 #include "render.h"
 #include "waiter.h"
 
@@ -38,6 +39,7 @@ struct runtime {
 	char *rejected;              /* why the latest manifest update was refused */
 	uint32_t slot, gen;
 	struct fsm fsm;              /* phase, `after`, the life-cycle deadlines */
+	struct theap_node timer;     /* its earliest deadline, in sup.timers */
 	enum rt_state state;
 	enum severity sev;
 	char summary[200];
@@ -137,6 +139,8 @@ struct sup {
 	/* loop thread */
 	struct runtime **rts;        /* indexed by registry slot */
 	size_t nrts;
+	struct theap timers;         /* every runtime with a deadline, by its earliest */
+	bool check_timers;           /* ARW_CHECK_TIMERS=1: walk them all each pass too */
 	struct mfile **mfiles;
 	size_t nmfiles;
 	bool shutting_down;
@@ -173,6 +177,9 @@ void rt_on_timer(struct runtime *rt, int64_t mono);
 /* After rt_on_timer: report and drop a deadline left in the past. */
 void rt_check_deadlines(struct runtime *rt, int64_t mono);
 int64_t rt_deadline(const struct runtime *rt);
+/* File rt in sup.timers under its earliest deadline: after anything that
+ * may have moved one earlier (a life-cycle step, a waiter, a retry). */
+void rt_timers_changed(struct runtime *rt);
 void rt_publish(struct runtime *rt);
 /* The saves a spawn left for after the publication (a crash's restart:
  * the new process runs, the tree shows it, then the disk is written). */

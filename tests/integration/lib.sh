@@ -35,6 +35,7 @@ export ARW_NODE_ID=itest
 # mount point owner files of this test's daemons: in $T, not /run
 export ARW_RUN_DIR=$T/run
 export ARW_RUNTIME_HEALTH_INTERVAL_MS=200
+export ARW_CHECK_TIMERS=1   # the loop checks its timer heap against every runtime
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
