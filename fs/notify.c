@@ -416,6 +416,10 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 	else
 		head = it;
 	tail = it;
+}
+
+void notify_flush(void)
+{
 	send_next();
 }
 

@@ -19,7 +19,8 @@
  * helper's request fails.
  *
  * The loop thread drives it: one operation at a time over a socketpair,
- * each acknowledged.  notify_changed/created/removed queue; loop thread only
+ * each acknowledged.  notify_changed/created/removed queue, notify_flush
+ * sends; loop thread only
  * (like everything here but notify_is_caller and notify_current).
  */
 #ifndef ARW_NOTIFY_H
@@ -39,6 +40,10 @@ int notify_sock(void);
 int notify_pidfd(void);
 /* The helper's pid (the loop reaps it on its exit event), 0 none. */
 pid_t notify_pid(void);
+/* Send what is queued (one operation at a time): the loop calls it at the
+ * end of each pass, so that the helper (and the FUSE requests it causes)
+ * starts once the pass's work, a respawn say, is done. */
+void notify_flush(void);
 /* The socket is readable: take acks, send what is next. */
 void notify_on_ack(void);
 /* The helper exited: reap it, start another one. */

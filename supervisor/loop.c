@@ -634,6 +634,7 @@ int loop_run(void)
 		if (sup.shutting_down && !anything_running())
 			break;
 		next = next_deadline();
+		notify_flush();
 		mono = mono_ms();
 		timeout = !next ? -1 : next <= mono ? 0 : (int)(next - mono > 86400000 ? 86400000 : next - mono);
 		if ((n = watch_poll(timeout)) < 0) {
