@@ -41,6 +41,10 @@ size_t utf8_bad(const char *s, size_t len, size_t from)
 	size_t i = from, n;
 
 	while (i < len) {
+		if (u[i] < 0x80) {   /* ASCII, most of every text: no call */
+			i++;
+			continue;
+		}
 		n = utf8_seq(u + i, len - i);
 		if (!n)
 			return i;

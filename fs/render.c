@@ -15,6 +15,7 @@
 #include "budget.h"
 #include "jsontext.h"
 #include "log.h"
+#include "utf8.h"
 
 /* A growable string; on allocation failure it stays NULL and later appends
  * are no-ops, so callers check once at the end. */
@@ -24,40 +25,68 @@ struct sbuf {
 	bool oom;
 };
 
+/* Room for n more bytes and a NUL: false (the buffer dropped, oom set)
+ * when there is none. */
+static bool sb_room(struct sbuf *b, size_t n)
+{
+	size_t ncap;
+	char *np;
+
+	if (b->oom)
+		return false;
+	if (b->p && b->cap - b->len >= n + 1)
+		return true;
+	ncap = b->cap ? b->cap * 2 : 256;
+	while (ncap < b->len + n + 1)
+		ncap *= 2;
+	np = realloc(b->p, ncap);
+	if (!np) {
+		free(b->p);
+		b->p = NULL;
+		b->oom = true;
+		return false;
+	}
+	b->p = np;
+	b->cap = ncap;
+	return true;
+}
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sb_room(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
 static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
-	if (b->oom)
+	/* room first: formatting once to measure, then again, costs more */
+	if (!sb_room(b, 0))
 		return;
 	for (;;) {
 		size_t room = b->cap - b->len;
 
 		va_start(ap, fmt);
-		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		n = vsnprintf(b->p + b->len, room, fmt, ap);
 		va_end(ap);
 		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->p && (size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 256);
-		while (ncap < b->len + (size_t)n + 1)
-			ncap *= 2;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
 			free(b->p);
 			b->p = NULL;
 			b->oom = true;
 			return;
 		}
-		b->p = np;
-		b->cap = ncap;
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		if (!sb_room(b, (size_t)n))
+			return;
 	}
 }
 
@@ -126,14 +155,6 @@ static cJSON *add_time(cJSON *o, const char *key, int64_t ms)
 	return cJSON_AddStringToObject(o, key, fmt_time(ts, sizeof(ts), ms));
 }
 
-static void add_str_or_null(cJSON *o, const char *key, const char *val)
-{
-	if (val)
-		cJSON_AddStringToObject(o, key, val);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
 static char *aria_hint(const struct rt_view *v)
 {
 	struct sbuf s = {0};
@@ -146,40 +167,6 @@ static char *aria_hint(const struct rt_view *v)
 	return sb_done(&s, &len);
 }
 
-static cJSON *modalities_json(unsigned m)
-{
-	cJSON *a = cJSON_CreateArray();
-
-	if (m & MOD_TEXT)
-		cJSON_AddItemToArray(a, cJSON_CreateString("text"));
-	if (m & MOD_AUDIO)
-		cJSON_AddItemToArray(a, cJSON_CreateString("audio"));
-	if (m & MOD_VISION)
-		cJSON_AddItemToArray(a, cJSON_CreateString("vision"));
-	return a;
-}
-
-static cJSON *budget_json(const struct rt_view *v, int64_t now)
-{
-	struct budget *b = malloc(sizeof(*b));
-	cJSON *o = cJSON_CreateObject();
-
-	if (!b || !o) {
-		free(b);
-		cJSON_Delete(o);
-		return NULL;
-	}
-	budget_of(v, now, b);
-	cJSON_AddNumberToObject(o, "max_restarts", b->max_restarts);
-	cJSON_AddNumberToObject(o, "window_seconds", b->window_seconds);
-	cJSON_AddNumberToObject(o, "used", budget_used(b, now));
-	cJSON_AddNumberToObject(o, "remaining", budget_remaining(b, now));
-	add_time(o, "reset_at", budget_reset_at(b, now));
-	cJSON_AddBoolToObject(o, "exhausted", budget_exhausted(b, now));
-	free(b);
-	return o;
-}
-
 static char *json_done(cJSON *root, size_t *len)
 {
 	char *out = json_text(root, len);
@@ -188,106 +175,249 @@ static char *json_done(cJSON *root, size_t *len)
 	return out;
 }
 
-/* A number, or null when `has` is false. */
-static void add_num_or_null(cJSON *o, const char *k, bool has, double n)
+/* ---- health.json, written directly ----
+ *
+ * It is rendered at every change of every runtime (each probe result), and
+ * building a cJSON tree to print it cost most of a publication.  So it is
+ * written here in the layout cJSON_Print gives the same document (tabs,
+ * "key":<tab>value, arrays on one line), which test_render holds by
+ * printing the parsed text again, and cleaned to UTF-8 as json_text does. */
+
+/* A JSON string, escaped as cJSON escapes it. */
+static void jw_string(struct sbuf *b, const char *s)
 {
-	if (has)
-		cJSON_AddNumberToObject(o, k, n);
+	const char *run = s;
+	char esc[8];
+
+	sb_put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 32 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': sb_put(b, "\\\"", 2); break;
+		case '\\': sb_put(b, "\\\\", 2); break;
+		case '\b': sb_put(b, "\\b", 2); break;
+		case '\f': sb_put(b, "\\f", 2); break;
+		case '\n': sb_put(b, "\\n", 2); break;
+		case '\r': sb_put(b, "\\r", 2); break;
+		case '\t': sb_put(b, "\\t", 2); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			sb_put(b, esc, 6);
+		}
+	}
+	sb_put(b, run, (size_t)(s - run));
+	sb_put(b, "\"", 1);
+}
+
+struct jw {
+	struct sbuf b;
+	int depth;          /* of the object being written, 1 at the top */
+	int members[4];     /* written so far in each open object */
+};
+
+static const char tabs[] = "\t\t\t\t\t\t\t\t";
+
+/* The separator, the indentation and "key":<tab> of the next member. */
+static void jw_key(struct jw *w, const char *k)
+{
+	if (w->members[w->depth]++)
+		sb_put(&w->b, ",\n", 2);
+	sb_put(&w->b, tabs, (size_t)w->depth);
+	jw_string(&w->b, k);
+	sb_put(&w->b, ":\t", 2);
+}
+
+static void jw_raw(struct jw *w, const char *k, const char *raw)
+{
+	jw_key(w, k);
+	sb_put(&w->b, raw, strlen(raw));
+}
+
+static void jw_str(struct jw *w, const char *k, const char *v)
+{
+	jw_key(w, k);
+	if (v)
+		jw_string(&w->b, v);
 	else
-		cJSON_AddNullToObject(o, k);
+		sb_put(&w->b, "null", 4);
+}
+
+static void jw_int(struct jw *w, const char *k, bool has, long long n)
+{
+	char num[24];
+
+	if (!has) {
+		jw_raw(w, k, "null");
+		return;
+	}
+	snprintf(num, sizeof(num), "%lld", n);
+	jw_raw(w, k, num);
+}
+
+static void jw_time(struct jw *w, const char *k, int64_t ms)
+{
+	char ts[32];
+
+	jw_str(w, k, ms > 0 ? fmt_time(ts, sizeof(ts), ms) : NULL);
+}
+
+static void jw_open(struct jw *w, const char *k)
+{
+	if (k)
+		jw_key(w, k);
+	sb_put(&w->b, "{\n", 2);
+	w->members[++w->depth] = 0;
+}
+
+static void jw_close(struct jw *w)
+{
+	if (w->members[w->depth])
+		sb_put(&w->b, "\n", 1);
+	w->depth--;
+	sb_put(&w->b, tabs, (size_t)w->depth);
+	sb_put(&w->b, "}", 1);
+}
+
+/* "k":<tab>["a", "b"] */
+static void jw_strings(struct jw *w, const char *k, const char *const *v, size_t n)
+{
+	size_t i;
+
+	jw_key(w, k);
+	sb_put(&w->b, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_put(&w->b, ", ", 2);
+		jw_string(&w->b, v[i]);
+	}
+	sb_put(&w->b, "]", 1);
+}
+
+static void jw_modalities(struct jw *w, unsigned m)
+{
+	const char *v[3];
+	size_t n = 0;
+
+	if (m & MOD_TEXT)
+		v[n++] = "text";
+	if (m & MOD_AUDIO)
+		v[n++] = "audio";
+	if (m & MOD_VISION)
+		v[n++] = "vision";
+	jw_strings(w, "modalities", v, n);
+}
+
+static void jw_budget(struct jw *w, const struct rt_view *v, int64_t now)
+{
+	struct budget *b = malloc(sizeof(*b));
+
+	if (!b) {
+		w->b.oom = true;
+		return;
+	}
+	budget_of(v, now, b);
+	jw_open(w, "restart_budget");
+	jw_int(w, "max_restarts", true, b->max_restarts);
+	jw_int(w, "window_seconds", true, b->window_seconds);
+	jw_int(w, "used", true, budget_used(b, now));
+	jw_int(w, "remaining", true, budget_remaining(b, now));
+	jw_time(w, "reset_at", budget_reset_at(b, now));
+	jw_raw(w, "exhausted", budget_exhausted(b, now) ? "true" : "false");
+	jw_close(w);
+	free(b);
 }
 
 /* "last_exit": the last time its process ended, or every field null. */
-static void add_last_exit(cJSON *o, const struct rt_view *v)
+static void jw_last_exit(struct jw *w, const struct rt_view *v)
 {
-	cJSON *x = cJSON_AddObjectToObject(o, "last_exit");
-
-	add_num_or_null(x, "code", v->has_exit && v->exit_code >= 0, v->exit_code);
-	add_num_or_null(x, "signal", v->has_exit && v->exit_signal > 0, v->exit_signal);
-	if (v->has_exit) {
-		add_time(x, "at", v->exit_at);
-		add_str_or_null(x, "reason", v->exit_reason);
-	} else {
-		cJSON_AddNullToObject(x, "at");
-		cJSON_AddNullToObject(x, "reason");
-	}
+	jw_open(w, "last_exit");
+	jw_int(w, "code", v->has_exit && v->exit_code >= 0, v->exit_code);
+	jw_int(w, "signal", v->has_exit && v->exit_signal > 0, v->exit_signal);
+	jw_time(w, "at", v->has_exit ? v->exit_at : 0);
+	jw_str(w, "reason", v->has_exit ? v->exit_reason : NULL);
+	jw_close(w);
 }
 
-static void add_probe(cJSON *o, const struct rt_view *v)
+static void jw_probe(struct jw *w, const struct rt_view *v)
 {
-	cJSON *x = cJSON_AddObjectToObject(o, "probe");
-
-	cJSON_AddStringToObject(x, "type", probe_type_name(v->spec->health.type));
-	add_str_or_null(x, "target", v->spec->probe_target);
-	add_str_or_null(x, "last_result", v->probe_result);
-	add_num_or_null(x, "last_latency_ms", v->probe_result != NULL, (double)v->probe_latency_ms);
-	cJSON_AddNumberToObject(x, "consecutive_failures", v->probe_failures);
-	add_time(x, "last_ok_at", v->probe_last_ok_at);
+	jw_open(w, "probe");
+	jw_str(w, "type", probe_type_name(v->spec->health.type));
+	jw_str(w, "target", v->spec->probe_target);
+	jw_str(w, "last_result", v->probe_result);
+	jw_int(w, "last_latency_ms", v->probe_result != NULL, v->probe_latency_ms);
+	jw_int(w, "consecutive_failures", true, v->probe_failures);
+	jw_time(w, "last_ok_at", v->probe_last_ok_at);
+	jw_close(w);
 }
 
-/* What it is and how it is: id, state, label, detail. */
-static void add_status(cJSON *o, const struct rt_view *v, const char *label, const char *hint)
-{
-	cJSON *d;
-	size_t i;
-
-	cJSON_AddStringToObject(o, "id", v->id);
-	cJSON_AddStringToObject(o, "name", v->spec->name ? v->spec->name : v->id);
-	cJSON_AddStringToObject(o, "adapter", v->spec->adapter ? v->spec->adapter : "process");
-	add_str_or_null(o, "profile", v->spec->profile);
-	cJSON_AddStringToObject(o, "state", state_slug(v->state));
-	cJSON_AddStringToObject(o, "state_label", state_label(v->state));
-	cJSON_AddStringToObject(o, "severity", severity_slug(v->severity));
-	cJSON_AddStringToObject(o, "severity_label", severity_label(v->severity));
-	cJSON_AddStringToObject(o, "summary", v->summary ? v->summary : "");
-	cJSON_AddStringToObject(o, "label", label);
-	d = cJSON_AddArrayToObject(o, "detail");
-	for (i = 0; i < v->ndetail; i++)
-		cJSON_AddItemToArray(d, cJSON_CreateString(v->detail[i]));
-	cJSON_AddStringToObject(o, "aria_hint", hint);
-}
-
-/* Stands for the uptime's digits while health.json is printed: a control
- * character, which cJSON escapes in every string, so only this raw item
- * can put it in the text. */
+/* Stands for the uptime's digits until the text is clean UTF-8: a control
+ * character, which every string escapes, so only this can put it there. */
 #define UPTIME_MARK "\x01"
 
 char *render_health_parts(const struct rt_view *v, int64_t now, size_t *len, size_t *uptime_at)
 {
-	cJSON *o = cJSON_CreateObject(), *x;
+	struct jw w = { .depth = 0 };
 	char *label = render_label(v), *hint = aria_hint(v), *out, *mark;
 	bool up = v->pid > 0;
 
-	if (!o || !label || !hint) {
-		cJSON_Delete(o);
+	if (!label || !hint) {
 		free(label);
 		free(hint);
 		return NULL;
 	}
-	add_status(o, v, label, hint);
-	add_num_or_null(o, "pid", up, v->pid);
-	cJSON_AddNumberToObject(o, "processes", v->processes);
-	add_str_or_null(o, "cgroup", v->cgroup);
-	add_time(o, "started_at", up ? v->started_at : 0);
-	if (up && v->started_at > 0)
-		cJSON_AddRawToObject(o, "uptime_seconds", UPTIME_MARK);
-	else
-		cJSON_AddNullToObject(o, "uptime_seconds");
-	add_time(o, "updated_at", v->updated_at);
-	cJSON_AddStringToObject(o, "accelerator", accel_name(v->spec->accelerator));
-	cJSON_AddItemToObject(o, "modalities", modalities_json(v->spec->modalities));
-	cJSON_AddItemToObject(o, "restart_budget", budget_json(v, now));
-	add_last_exit(o, v);
-	add_probe(o, v);
-	x = cJSON_AddObjectToObject(o, "manifest");
-	add_str_or_null(x, "source", v->source);
-	add_time(x, "loaded_at", v->loaded_at);
-	add_str_or_null(o, "log_file", v->log_path);
+	jw_open(&w, NULL);
+	jw_str(&w, "id", v->id);
+	jw_str(&w, "name", v->spec->name ? v->spec->name : v->id);
+	jw_str(&w, "adapter", v->spec->adapter ? v->spec->adapter : "process");
+	jw_str(&w, "profile", v->spec->profile);
+	jw_str(&w, "state", state_slug(v->state));
+	jw_str(&w, "state_label", state_label(v->state));
+	jw_str(&w, "severity", severity_slug(v->severity));
+	jw_str(&w, "severity_label", severity_label(v->severity));
+	jw_str(&w, "summary", v->summary ? v->summary : "");
+	jw_str(&w, "label", label);
+	jw_strings(&w, "detail", (const char *const *)v->detail, v->ndetail);
+	jw_str(&w, "aria_hint", hint);
+	jw_int(&w, "pid", up, v->pid);
+	jw_int(&w, "processes", true, v->processes);
+	jw_str(&w, "cgroup", v->cgroup);
+	jw_time(&w, "started_at", up ? v->started_at : 0);
+	jw_raw(&w, "uptime_seconds", up && v->started_at > 0 ? UPTIME_MARK : "null");
+	jw_time(&w, "updated_at", v->updated_at);
+	jw_str(&w, "accelerator", accel_name(v->spec->accelerator));
+	jw_modalities(&w, v->spec->modalities);
+	jw_budget(&w, v, now);
+	jw_last_exit(&w, v);
+	jw_probe(&w, v);
+	jw_open(&w, "manifest");
+	jw_str(&w, "source", v->source);
+	jw_time(&w, "loaded_at", v->loaded_at);
+	jw_close(&w);
+	jw_str(&w, "log_file", v->log_path);
+	jw_close(&w);
+	sb_put(&w.b, "\n", 1);
 	free(label);
 	free(hint);
-	out = json_done(o, len);
+	if (w.b.oom)
+		return NULL;
+	/* bytes that are not UTF-8 (a runtime's output in a probe result)
+	 * become U+FFFD, as in every JSON file */
+	if (utf8_bad(w.b.p, w.b.len, 0) == w.b.len) {
+		out = w.b.p;
+		*len = w.b.len;
+	} else {
+		out = utf8_clean(w.b.p, w.b.len, len);
+		free(w.b.p);
+		if (!out)
+			return NULL;
+	}
 	*uptime_at = RT_NO_UPTIME;
-	if (out && (mark = memchr(out, UPTIME_MARK[0], *len))) {
+	if ((mark = memchr(out, UPTIME_MARK[0], *len))) {
 		*uptime_at = (size_t)(mark - out);
 		memmove(mark, mark + 1, *len - *uptime_at);   /* with the NUL */
 		(*len)--;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsontext.h"
 #include "render.h"
 #include "test.h"
 
@@ -171,6 +172,61 @@ static void test_health_json(void)
 	}
 	cJSON_Delete(j);
 	free(s);
+	rt_view_unref(v);
+}
+
+/* health.json is written by hand in cJSON's layout: the text equals what
+ * cJSON prints from its own parse, for views with and without each part,
+ * strings that need escapes, and bytes that are not UTF-8. */
+static void same_as_cjson(const struct rt_view *v, int64_t now)
+{
+	char *s = file(RF_HEALTH, v, now), *again;
+	cJSON *j = s ? cJSON_Parse(s) : NULL;
+
+	CHECK(j != NULL);
+	again = j ? json_text(j, NULL) : NULL;
+	CHECK_STR(s, again);
+	cJSON_Delete(j);
+	free(again);
+	free(s);
+}
+
+static void test_health_layout(void)
+{
+	struct rt_view *v = view("plain", ST_OFFLINE, SEV_INFO, "Not started");
+
+	v->spec->modalities = 0;
+	same_as_cjson(v, T0);   /* nothing running, no detail, no modality */
+	free(v->summary);
+	v->summary = strdup("quote \" back \\ tab \t nl \n cr \r bs \b ff \f ctl \x02\x1f del \x7f "
+			    "e\xc3\xa9 bad \xff\xfe cut \xe2\x82");
+	add_detail(v, "detail \"one\"");
+	add_detail(v, "two\x01");
+	v->spec->modalities = MOD_TEXT | MOD_AUDIO | MOD_VISION;
+	v->spec->profile = strdup("p/\\x");
+	v->pid = 123;
+	v->processes = 4;
+	v->cgroup = strdup("/sys/fs/cgroup/x");
+	v->started_at = T0;
+	v->has_exit = true;
+	v->exit_code = 2;
+	v->exit_signal = -1;
+	v->exit_at = T0 - 1;
+	v->exit_reason = strdup("exit code 2");
+	v->spec->health.type = PROBE_EXEC;
+	v->probe_result = strdup("exit 1: \xff");
+	v->probe_latency_ms = 12345;
+	v->probe_failures = 2;
+	v->probe_last_ok_at = T0 - 7;
+	v->source = strdup("plain.json");
+	v->loaded_at = T0 - 9;
+	v->log_path = strdup("/var/log/x.log");
+	v->restarts = calloc(2, sizeof(int64_t));
+	v->restarts[0] = T0 - 1000;
+	v->restarts[1] = T0 - 500;
+	v->nrestarts = 2;
+	same_as_cjson(v, T0 + 1);
+	same_as_cjson(v, T0 + 86400000LL * 400);   /* a long uptime; the budget window passed */
 	rt_view_unref(v);
 }
 
@@ -383,6 +439,7 @@ int main(void)
 	test_budget_window();
 	test_health_json();
 	test_health_published();
+	test_health_layout();
 	test_matrix();
 	test_metrics();
 	test_names();
