@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include "mount.h"
 #include "notify.h"
 #include "probe.h"
+#include "spawn.h"
 #include "sup.h"
 
 struct sup sup;
@@ -150,6 +152,7 @@ static int64_t outbox_deadline(void)
 }
 
 static void drain_cmds(void *ctx, uint32_t events);
+static int start_fs_threads(void);
 static void drain_signals(void *ctx, uint32_t events);
 static void on_notify_ack(void *ctx, uint32_t events);
 static void on_notify_exit(void *ctx, uint32_t events);
@@ -438,7 +441,7 @@ static void on_session_end(void *ctx, uint32_t events)
 	}
 	lost_at[nlost++] = mono;
 	if ((r = mnt_claim(sup.mount, sup.state, sup.shared_parent, err, sizeof(err))) < 0 ||
-	    (r = fs_mount(sup.mount, &sup.fs)) < 0 || (r = fs_start()) < 0) {
+	    (r = fs_mount(sup.mount, &sup.fs)) < 0 || (r = start_fs_threads()) < 0) {
 		snprintf(err + strlen(err), sizeof(err) - strlen(err), "%scannot mount %s again: %s",
 			 err[0] ? "; " : "", sup.mount, strerror(-r));
 		give_up(err);
@@ -624,10 +627,49 @@ static void abandon(void)
 	sup.exit_code = 1;
 }
 
+/* How much higher the loop thread's priority is than the daemon's. */
+#define LOOP_NICE_BOOST 5
+static int base_nice;
+static bool boosted;
+
+/* The loop reacts to deaths and answers ctl writes.  At the daemon's own
+ * priority it is preempted by the very process it just signalled (which
+ * wakes on the loop's CPU to die) and by every busy engine; so the loop
+ * thread alone runs LOOP_NICE_BOOST nice levels higher when it may (root,
+ * CAP_SYS_NICE), and what it spawns gets the daemon's nice back.  The FUSE
+ * threads and the notifier helper stay as they are. */
+static void boost_loop(void)
+{
+	errno = 0;
+	base_nice = getpriority(PRIO_PROCESS, 0);   /* this thread's */
+	if (errno)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, base_nice - LOOP_NICE_BOOST) == 0) {
+		boosted = true;
+		spawn_keep_nice(base_nice);
+	}
+}
+
+/* FUSE threads started again by the loop (after a remount) start at the
+ * daemon's priority, not the loop's. */
+static int start_fs_threads(void)
+{
+	int r;
+
+	if (boosted)
+		setpriority(PRIO_PROCESS, 0, base_nice);
+	r = fs_start();
+	if (boosted)
+		setpriority(PRIO_PROCESS, 0, base_nice - LOOP_NICE_BOOST);
+	return r;
+}
+
 int loop_run(void)
 {
 	int n, timeout;
 	int64_t mono, next;
+
+	boost_loop();
 
 	for (;;) {
 		publish_and_reply();

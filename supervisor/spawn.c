@@ -49,10 +49,18 @@
 
 static struct rlimit child_nofile;
 static bool have_child_nofile;
+static int child_nice;
+static bool have_child_nice;
 
 void spawn_keep_fd_limit(void)
 {
 	have_child_nofile = getrlimit(RLIMIT_NOFILE, &child_nofile) == 0;
+}
+
+void spawn_keep_nice(int nice)
+{
+	child_nice = nice;
+	have_child_nice = true;
 }
 
 /* ---- preparing: argv, environment, ids, workdir ---- */
@@ -459,6 +467,8 @@ static int child_main(void *arg)
 	}
 	if (have_child_nofile)
 		setrlimit(RLIMIT_NOFILE, &child_nofile);
+	if (have_child_nice)   /* lowering one's priority always works */
+		syscall(SYS_setpriority, PRIO_PROCESS, 0, child_nice);
 	if (req->workdir[0] && chdir(req->workdir) < 0)
 		return child_fail(a, errno);
 	if (req->set_ids) {
@@ -606,5 +616,10 @@ int spawn_process(const struct spawn_req *req, struct spawn_result *res,
 		fcntl(res->pidfd, F_SETFD, FD_CLOEXEC);
 	fcntl(outp[0], F_SETFL, fcntl(outp[0], F_GETFL) | O_NONBLOCK);
 	res->outfd = outp[0];
+	/* The new process first: the loop runs at a higher priority (see
+	 * spawn_keep_nice), and what it does next (publishing the new pid)
+	 * would otherwise hold up the start of what it just spawned. */
+	if (have_child_nice)
+		sched_yield();
 	return 0;
 }

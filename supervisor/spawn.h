@@ -62,6 +62,9 @@ int spawn_resolve(const char *command, const char *base, const char *path,
  * its children start with the one it was given (select() users expect
  * 1,024).  Call before raising. */
 void spawn_keep_fd_limit(void);
+/* What is spawned gets this nice value back (the loop thread, which
+ * spawns, runs at a higher priority than the daemon's own). */
+void spawn_keep_nice(int nice);
 
 /* Look up user/group names or numbers: the uid, gid and supplementary
  * groups (*groups malloc'd).  A numeric uid with no passwd entry needs a

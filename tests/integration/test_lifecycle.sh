@@ -119,4 +119,9 @@ check_eq "restore is counted in the budget" 1 "$(budget_val llama used)"
 wait_state llama ready 30
 check_eq "after restore: ready" ready "$(rt_state llama)"
 check "after restore: the old pid is gone" "wait_for 'pid_gone $P2' 10"
+# The loop thread runs 5 nice levels above the daemon (as root); what it
+# spawns gets the daemon's own priority back.
+base_nice=$(proc_field $$ 19)
+check_eq "the loop thread runs 5 nice levels higher" $((base_nice - 5)) "$(proc_field "$DAEMON_PID" 19)"
+check_eq "a process it restarted runs at the daemon's own nice" "$base_nice" "$(proc_field "$(rt_pid llama)" 19)"
 rt_pid llama >/dev/null
