@@ -262,6 +262,18 @@ static double entry_attr_timeout(fuse_ino_t ino)
 	return ino == INO_ROOT || ino == TOP_README || ino == TOP_NODE ? TIMEOUT : 0;
 }
 
+/* How long the kernel may trust a name -> inode answer.  A runtime's files
+ * keep their names and inodes as long as the runtime exists: an hour (a
+ * lookup is a request the notifier's truncates and every reader's path walk
+ * would otherwise make again each second).  Once the runtime is gone, a
+ * name cached under its folder leads to an inode that answers ENOENT, and
+ * a new runtime in the same slot comes with a new generation, which makes
+ * the kernel drop the old inode.  Everything else: 1 s. */
+static double entry_timeout(fuse_ino_t ino)
+{
+	return INO_IS_RT(ino) && INO_RT_KIND(ino) != RF_DIR ? 3600.0 : TIMEOUT;
+}
+
 static int fill_attr(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -347,7 +359,7 @@ static void reply_entry(fuse_req_t req, fuse_ino_t ino, uint32_t gen)
 	e.ino = ino;
 	e.generation = gen;
 	e.attr_timeout = entry_attr_timeout(ino);
-	e.entry_timeout = TIMEOUT;
+	e.entry_timeout = entry_timeout(ino);
 	fuse_reply_entry(req, &e);
 }
 

@@ -177,3 +177,33 @@ if wait_for "rf '$MNT/manifests/alpha.json' | grep -q '^ok alpha.json'" 20; then
 sync_marker
 check "fixed alpha.json: the rejection note is gone" "! rt alpha status | grep -q 'rejected'"
 check_eq "fixed alpha.json (same launch fields): same pid" "$A3" "$(rt alpha pid)"
+
+# --- names cached under a removed runtime's folder lead nowhere ---
+# (a runtime's file names are kept an hour by the kernel: a descriptor of
+# its folder, held across the removal, must not reach another runtime)
+printf '{"id":"gamma","adapter":"process","auto_start":true,"process":{"command":"/bin/sleep","args":["1000"]}}\n' |
+	put_manifest gamma.json
+wait_state gamma ready 20
+G=$(rt_pid gamma)
+out=$(python3 - "$MNT/runtimes/gamma" "$MF/gamma.json" "$MNT/runtimes/gamma" <<'PY'
+import os, sys, time
+d = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+def state():
+    try:
+        fd = os.open("state", os.O_RDONLY, dir_fd=d)
+    except OSError as e:
+        return "errno %d" % e.errno
+    try:
+        return os.read(fd, 100).decode().strip()
+    finally:
+        os.close(fd)
+first = state()
+os.unlink(sys.argv[2])
+deadline = time.monotonic() + 20
+while os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+    time.sleep(0.05)
+print(first, "|", state())
+PY
+)
+check_eq "a held folder of a removed runtime: state read before, ENOENT after" "ready | errno 2" "$out"
+check "the removed runtime's process is gone" "wait_for 'pid_gone $G' 10"
