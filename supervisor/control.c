@@ -88,24 +88,32 @@ bool rt_interrupt(struct runtime *rt, uint64_t park_id)
 	return waiter_interrupt(&rt->waiters, park_id);
 }
 
+static void restore_requested(struct runtime *rt, const char *why)
+{
+	cJSON *p = rt_payload(rt);
+
+	cJSON_AddStringToObject(p, "reason", why);
+	events_emit("runtime.restore.requested", p);
+}
+
 /* Counted restart (restart/restore).  0 or -EAGAIN. */
 static int counted_restart(struct runtime *rt, const char *why)
 {
-	cJSON *p;
-
 	if (budget_take(&rt->budget, now_ms()) < 0)
 		return -EAGAIN;
 	rt->restarts_total++;
-	p = rt_payload(rt);
-	cJSON_AddStringToObject(p, "reason", why);
-	events_emit("runtime.restore.requested", p);
 	rt->restore_pending = true;
 	rt->latched = false;
 	rt->quick_crashes = 0;
-	if (rt->fsm.phase == PH_RUNNING || rt->fsm.phase == PH_STOPPING)
+	if (rt->fsm.phase == PH_RUNNING || rt->fsm.phase == PH_STOPPING) {
+		/* the stop signal first (the process needs its time to die),
+		 * then the event: the stop's own event comes at publication */
 		rt_begin_stop(rt, AFTER_START, "Restarting (operator request)");
-	else
+		restore_requested(rt, why);
+	} else {
+		restore_requested(rt, why);   /* before runtime.started */
 		rt_spawn(rt, mono_ms());
+	}
 	return 0;
 }
 

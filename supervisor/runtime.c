@@ -497,13 +497,8 @@ static void run(struct runtime *rt, struct fsm_out out, int64_t mono, const char
 
 	if (a & A_PROBE_STOP)
 		rt_probe_stop(rt);
-	if (a & A_STOPPING) {
-		rt_set_state(rt, ST_STOPPING, SEV_INFO, "%s", why ? why : "Stopping");
-		log_info("runtime[%s]: stopping pid %d (%s)", rt->spec->id, (int)rt->pid,
-			 why ? why : "Stopping");
-	}
 	if (a & A_TERM)
-		term_group(rt);
+		term_group(rt);   /* first: the process needs its time to die */
 	if (a & A_TIMED_OUT) {
 		log_warnx("runtime[%s]: pid %d ignored the stop signal for %d ms; sending SIGKILL",
 			  rt->spec->id, (int)rt->pid, rt->spec->stop_timeout_ms);
@@ -513,6 +508,11 @@ static void run(struct runtime *rt, struct fsm_out out, int64_t mono, const char
 		kill_all(rt);
 	if (a & A_STUCK)
 		rt_stuck(rt);
+	if (a & A_STOPPING) {
+		rt_set_state(rt, ST_STOPPING, SEV_INFO, "%s", why ? why : "Stopping");
+		log_info("runtime[%s]: stopping pid %d (%s)", rt->spec->id, (int)rt->pid,
+			 why ? why : "Stopping");
+	}
 	if (a & A_END)
 		end_process_phase(rt);
 	if (a & A_CRASHED) {
