@@ -536,13 +536,13 @@ static void check_timers(void)
 	}
 }
 
+static uint32_t *due;      /* fire_timers' list, kept between passes */
+static size_t due_cap;
+
 /* The runtimes whose earliest deadline has come: each taken out of the
  * heap first, so that each runs once per pass (an expired waiter keeps its
  * deadline until the publication), then its timers run and it is filed
  * again. */
-static uint32_t *due;      /* fire_timers' list, kept between passes */
-static size_t due_cap;
-
 static void fire_timers(int64_t mono)
 {
 	struct theap_node *t;
