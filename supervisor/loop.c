@@ -484,7 +484,7 @@ static void publish_and_reply(void)
 	for (k = 0; k < sup.nrts; k++) {
 		struct runtime *rt = sup.rts[k];
 
-		if (rt && (rt->save_state_after || rt->save_pid_after)) {
+		if (rt && (rt->save_state_after || rt->save_pid_after || rt->clear_pid_after)) {
 			rt_save_after_publish(rt);
 			if (rt->dirty)
 				rt_publish(rt);

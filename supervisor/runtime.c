@@ -117,6 +117,11 @@ static void save_pid(struct runtime *rt)
 
 void rt_save_after_publish(struct runtime *rt)
 {
+	if (rt->clear_pid_after) {
+		rt->clear_pid_after = false;
+		if (rt->pid <= 0)
+			persist_pid_clear(rt->spec->id);   /* else its new pid file replaces it */
+	}
 	if (rt->save_state_after) {
 		rt->save_state_after = false;
 		rt_save_state(rt);
@@ -628,7 +633,10 @@ static void end_process_phase(struct runtime *rt)
 		close(rt->pidfd);
 		rt->pidfd = -1;
 	}
-	persist_pid_clear(rt->spec->id);
+	/* The pid file goes after the publication, off the way to a respawn
+	 * (on ext4, removing a file frees and may discard its blocks); a new
+	 * process's pid file replaces it then. */
+	rt->clear_pid_after = true;
 	rt->pid = 0;
 	if (rt->pid_unsaved)
 		save_result(rt, &rt->pid_unsaved, "pid file", 0);   /* nothing to keep now */
@@ -1146,6 +1154,8 @@ void rt_remove(struct runtime *rt)
 	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
 	theap_set(&sup.timers, &rt->timer, 0);
+	if (rt->clear_pid_after)
+		persist_pid_clear(rt->spec->id);
 	sup.matrix_dirty = true;
 	sup.rescan_deferred = true;
 	if (rt->logfd >= 0)

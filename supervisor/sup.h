@@ -88,6 +88,7 @@ struct runtime {
 	struct budget budget;
 	bool state_unsaved, pid_unsaved; /* the state folder refused a write */
 	bool save_state_after, save_pid_after; /* to save once this pass has published */
+	bool clear_pid_after;        /* its process ended: remove the pid file then */
 	int save_errno;
 	int64_t save_retry_at;       /* mono: try the unsaved files again */
 	char *state_note;            /* a bad state file was set aside at load */

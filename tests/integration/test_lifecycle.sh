@@ -77,6 +77,7 @@ wait_state llama offline
 check_eq "after stop: state offline" offline "$(rt_state llama)"
 check_eq "after stop: pid file empty" "" "$(rt llama pid)"
 check_eq "after stop: pid file size 0" 0 "$(stat -c %s "$MNT/runtimes/llama/pid")"
+check "after stop: the state folder keeps no pid file" "[ ! -e '$STATE/run/llama.pid' ]"
 if wait_for "pid_gone $P1" 10; then ok "after stop: the process is gone"; else not_ok "after stop: the process is gone"; fi
 check_eq "after stop: status line 1" "Offline - Stopped by operator" "$(rt_status1 llama)"
 
@@ -124,4 +125,6 @@ check "after restore: the old pid is gone" "wait_for 'pid_gone $P2' 10"
 base_nice=$(proc_field $$ 19)
 check_eq "the loop thread runs 5 nice levels higher" $((base_nice - 5)) "$(proc_field "$DAEMON_PID" 19)"
 check_eq "a process it restarted runs at the daemon's own nice" "$base_nice" "$(proc_field "$(rt_pid llama)" 19)"
+check_eq "after restore: the state folder's pid file holds the new pid" "$(rt_pid llama)" \
+	"$(cut -d' ' -f1 "$STATE/run/llama.pid" 2>/dev/null)"
 rt_pid llama >/dev/null
