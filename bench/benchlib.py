@@ -1,7 +1,30 @@
 """bench/benchlib.py - what the Python parts of the benchmarks share: the
-memory (PSS) and CPU time of a set of processes, read from /proc, and the
-processes that make up a supervisor."""
+memory (PSS) and CPU time of a set of processes, read from /proc, the
+processes that make up a supervisor, and how arw-supervisor is given a
+manifest and started."""
+import json
 import os
+import subprocess
+
+
+def arw_manifest(folder, rid, process, **more):
+    """Declare runtime `rid` (auto-started; `process` is its "process"
+    object, `more` any other top-level fields) in the manifest folder, the
+    way an operator would: written aside, mode 0644, renamed in."""
+    os.makedirs(folder, exist_ok=True)
+    doc = dict(id=rid, adapter="process", auto_start=True, process=process, **more)
+    tmp = os.path.join(folder, "." + rid + ".json")
+    with open(tmp, "w") as f:
+        f.write(json.dumps(doc) + "\n")
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, os.path.join(folder, rid + ".json"))
+
+
+def arw_start(build, d, **popen):
+    """arw-supervisor in the foreground on folder d: the tree at d/mnt,
+    manifests in d/m, the state folder d/state, its log in d/log."""
+    return subprocess.Popen([build + "/arw-supervisor", "-f", "--mount", d + "/mnt", "--manifests", d + "/m",
+                             "--state", d + "/state"], stderr=open(d + "/log", "w"), **popen)
 
 
 def stat_fields(pid):

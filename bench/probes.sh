@@ -17,7 +17,7 @@ ulimit -n 65536 2>/dev/null || true
 python3 - "$build" "$dir" "$n" "$interval" "$secs" "$here" <<'PY'
 import os, socket, subprocess, sys, time
 sys.path.insert(0, sys.argv[6])
-from benchlib import cpu_share, pss_kib, same_program, task_ticks
+from benchlib import arw_manifest, arw_start, cpu_share, pss_kib, same_program, task_ticks
 build, d, n, interval, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 # n free ports: held together while chosen, so that none repeats
 socks = []
@@ -27,14 +27,11 @@ ports = [s.getsockname()[1] for s in socks]
 for s in socks:
     s.close()
 for i, port in enumerate(ports):
-    with open("%s/m/p%d.json" % (d, i), "w") as f:
-        f.write('{"id":"p%d","adapter":"process","auto_start":true,"process":{"command":"%s/stub-llama",'
-                '"args":["--port","%d","--load-ms","0","--listen-delay-ms","0"],'
-                '"health":{"url":"http://127.0.0.1:%d/health","interval_ms":%d}}}\n'
-                % (i, build, port, port, interval))
-    os.chmod("%s/m/p%d.json" % (d, i), 0o644)
-p = subprocess.Popen([build + "/arw-supervisor", "-f", "--mount", d + "/mnt", "--manifests", d + "/m",
-                      "--state", d + "/state"], stderr=open(d + "/log", "w"))
+    arw_manifest(d + "/m", "p%d" % i, {
+        "command": build + "/stub-llama",
+        "args": ["--port", str(port), "--load-ms", "0", "--listen-delay-ms", "0"],
+        "health": {"url": "http://127.0.0.1:%d/health" % port, "interval_ms": interval}})
+p = arw_start(build, d)
 def states():
     out = []
     for i in range(n):

@@ -18,21 +18,17 @@ ulimit -n 65536 2>/dev/null || true
 echo "| runtimes | launch -> last running (ms) | PSS (MiB) | idle CPU over ${idle} s (% of one core) |"
 echo "|---|---|---|---|"
 for n in $counts; do
-	rm -rf "$dir/m" "$dir/state" && mkdir -p "$dir/m"
+	rm -rf "$dir/m" "$dir/state"
 	: >"$dir/stamps"
-	for i in $(seq 1 "$n"); do
-		printf '{"id":"s%d","adapter":"process","auto_start":true,"process":{"command":"%s","args":["%s"]}}\n' \
-			"$i" "$dir/stamp" "$dir/stamps" >"$dir/m/s$i.json"
-	done
-	chmod 644 "$dir/m"/*.json
-	python3 - "$build/arw-supervisor" "$dir" "$n" "$idle" "$here" <<'PY'
-import os, subprocess, sys, time
+	python3 - "$build" "$dir" "$n" "$idle" "$here" <<'PY'
+import os, sys, time
 sys.path.insert(0, sys.argv[5])
-from benchlib import cpu_share, pss_kib, same_program
-sup, d, n, idle = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+from benchlib import arw_manifest, arw_start, cpu_share, pss_kib, same_program
+build, d, n, idle = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+for i in range(1, n + 1):
+    arw_manifest(d + "/m", "s%d" % i, {"command": d + "/stamp", "args": [d + "/stamps"]})
 t0 = time.monotonic_ns()
-p = subprocess.Popen([sup, "-f", "--mount", d + "/mnt", "--manifests", d + "/m", "--state", d + "/state"],
-                     stderr=open(d + "/log", "w"))
+p = arw_start(build, d)
 def stamps():
     with open(d + "/stamps") as f:
         return [int(l.split()[1]) for l in f if l.strip()]

@@ -12,7 +12,7 @@ Markdown table (median / p95, ms unless said).  It kills only the processes
 it started (their pids, and the pids the services stamped)."""
 import argparse, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import cpu_share, descendants, pss_kib
+from benchlib import arw_manifest, cpu_share, descendants, pss_kib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -133,15 +133,8 @@ class Arw(Sup):
     cli = "`cat pid`"
 
     def declare(self, s, live=False):
-        os.makedirs(os.path.join(self.d, "m"), exist_ok=True)
-        p = os.path.join(self.d, "m", s + ".json")
-        tmp = os.path.join(self.d, "." + s + ".json")
-        with open(tmp, "w") as f:
-            f.write('{"id":"%s","adapter":"process","auto_start":true,'
-                    '"restart":{"policy":"always","max_restarts":1000,"window_seconds":1},'
-                    '"process":{"command":"%s","args":["%s"]}}\n' % (s, self.stamp, self.stamps(s)))
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, p)
+        arw_manifest(os.path.join(self.d, "m"), s, {"command": self.stamp, "args": [self.stamps(s)]},
+                     restart={"policy": "always", "max_restarts": 1000, "window_seconds": 1})
 
     def argv(self):
         return [self.build + "/arw-supervisor", "-f", "--mount", self.d + "/mnt",
