@@ -33,6 +33,7 @@
 #include "fs.h"
 #include "log.h"
 #include "registry.h"
+#include "u64set.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -59,6 +60,7 @@ struct nitem {
 };
 
 static struct nitem *head, *tail;   /* waiting to be sent */
+static struct u64set queued_changes; /* the inodes of the N_CHANGED items waiting */
 static struct nitem *inflight;      /* sent, not acknowledged */
 static uint64_t next_seq, done_seq;
 static char mount[PATH_MAX];
@@ -274,6 +276,8 @@ static void send_next(void)
 		head = it->next;
 		if (!head)
 			tail = NULL;
+		if (it->kind == N_CHANGED)
+			u64set_del(&queued_changes, it->ino);
 		if (n < 0 || (size_t)n >= sizeof(m.path)) {
 			finished(it);
 			continue;
@@ -325,6 +329,7 @@ static void drop_all(void)
 		finished(it);
 	}
 	tail = NULL;
+	u64set_clear(&queued_changes);
 }
 
 static void reap_helper(bool wait_for_it)
@@ -385,20 +390,20 @@ void notify_stop(void)
 	running = false;
 	reap_helper(true);
 	drop_all();
+	u64set_free(&queued_changes);
 }
 
 static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *name, bool dir)
 {
-	struct nitem *it, *p;
+	struct nitem *it;
 
 	if (!running || given_up)
 		return;
 	/* A change already waiting covers this one (a flood of output makes
-	 * one event per pass of the helper, not one per write). */
-	if (kind == N_CHANGED)
-		for (p = head; p; p = p->next)
-			if (p->kind == kind && p->ino == ino)
-				return;
+	 * one event per pass of the helper, not one per write).  Without
+	 * room in the set, the change is queued again: one event too many. */
+	if (kind == N_CHANGED && u64set_has(&queued_changes, ino))
+		return;
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return;
@@ -410,6 +415,8 @@ static void push(enum nkind kind, uint64_t ino, uint64_t parent, const char *nam
 		free(it);
 		return;
 	}
+	if (kind == N_CHANGED)
+		(void)u64set_add(&queued_changes, ino);
 	it->seq = ++next_seq;
 	if (tail)
 		tail->next = it;
