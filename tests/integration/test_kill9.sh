@@ -117,8 +117,24 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		bad=1
 		note "round $round: pid $dpid not gone 2 s after SIG$sig; tasks: $(tasks_of "$dpid" | tr '\n' ' ')"
 	fi
+	# A task seen in D state may be passing through (a reader woken by the
+	# abort, waiting a moment for a lock another reader holds): what it
+	# waits in is shown, and it counts as wedged if it is still there 1 s
+	# later (a connection nobody aborted would keep it forever).
 	d=$(d_state "$dpid" "$LOAD")
-	[ -n "$d" ] && { bad=1; note "round $round: tasks in D state: $d"; }
+	if [ -n "$d" ]; then
+		note "round $round: tasks in D state: $d"
+		for x in $d; do
+			note "  $x waits in $(cat "/proc/${x%/*}/task/${x#*/}/wchan" 2>/dev/null):" \
+				"$(tr '\n' ' ' <"/proc/${x%/*}/task/${x#*/}/stack" 2>/dev/null)"
+		done
+		sleep 1
+		still=$(comm -12 <(printf '%s\n' $d | sort) <(d_state "$dpid" "$LOAD" | sort))
+		if [ -n "$still" ]; then
+			bad=1
+			note "round $round: still in D state 1 s later: $still"
+		fi
+	fi
 	if [ -n "$bad" ]; then
 		wedged=$((wedged + 1))
 		# a wedged connection would block every later round: free it so
