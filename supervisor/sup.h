@@ -104,7 +104,7 @@ struct runtime {
 	int64_t mtime[RF_COUNT];
 	struct waiter *waiters;
 	bool dirty;
-	bool announced;              /* runtime.added was emitted */
+	bool announced;              /* published once: its files' changes go to inotify */
 	bool restore_pending;        /* restore/restart asked; completed not yet emitted */
 	enum rt_state ev_state;      /* last state/severity/summary in an event */
 	enum severity ev_sev;
