@@ -59,12 +59,30 @@ int64_t rt_view_uptime(const struct rt_view *v, int64_t now)
 	return s > 0 ? s : 0;
 }
 
-/* The digits of the uptime when file f has a hole for them: their count. */
-static int uptime_digits(const struct rt_view *v, enum rt_file f, int64_t now, char *buf, size_t size)
+/* Where file f's text has a hole for the uptime's digits. */
+static size_t hole_of(const struct rt_view *v, enum rt_file f)
 {
-	if (f != RF_HEALTH || v->uptime_at == RT_NO_UPTIME)
-		return 0;
-	return snprintf(buf, size, "%" PRId64, rt_view_uptime(v, now));
+	return f == RF_HEALTH ? v->uptime_at : RT_NO_UPTIME;
+}
+
+char *rt_text_fill(const char *text, size_t n, size_t at, int64_t uptime, size_t *len)
+{
+	char up[24], *out;
+	int d = 0;
+
+	if (at == RT_NO_UPTIME)
+		at = n;
+	else
+		d = snprintf(up, sizeof(up), "%" PRId64, uptime);
+	out = malloc(n + (size_t)d + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, text, at);
+	memcpy(out + at, up, (size_t)d);
+	memcpy(out + at + (size_t)d, text + at, n - at);
+	out[n + (size_t)d] = '\0';
+	*len = n + (size_t)d;
+	return out;
 }
 
 size_t rt_view_len(const struct rt_view *v, enum rt_file f, int64_t now)
@@ -73,30 +91,18 @@ size_t rt_view_len(const struct rt_view *v, enum rt_file f, int64_t now)
 
 	if ((unsigned)f >= RF_COUNT || !v->text[f])
 		return 0;
-	return v->text_len[f] + (size_t)uptime_digits(v, f, now, up, sizeof(up));
+	if (hole_of(v, f) == RT_NO_UPTIME)
+		return v->text_len[f];
+	return v->text_len[f] + (size_t)snprintf(up, sizeof(up), "%" PRId64, rt_view_uptime(v, now));
 }
 
 char *rt_view_text(const struct rt_view *v, enum rt_file f, int64_t now, size_t *len)
 {
-	char up[24], *out;
-	size_t n, at;
-	int d;
-
 	if ((unsigned)f >= RF_COUNT || !v->text[f]) {
 		errno = ENOENT;
 		return NULL;
 	}
-	d = uptime_digits(v, f, now, up, sizeof(up));
-	n = v->text_len[f];
-	at = d ? v->uptime_at : n;
-	out = malloc(n + (size_t)d + 1);
-	if (!out)
-		return NULL;
-	memcpy(out, v->text[f], at);
-	memcpy(out + at, up, (size_t)d);
-	memcpy(out + at + (size_t)d, v->text[f] + at, n - at + 1);
-	*len = n + (size_t)d;
-	return out;
+	return rt_text_fill(v->text[f], v->text_len[f], hole_of(v, f), rt_view_uptime(v, now), len);
 }
 
 struct rt_view *rt_view_ref(struct rt_view *v)

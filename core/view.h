@@ -77,6 +77,9 @@ int64_t rt_view_uptime(const struct rt_view *v, int64_t now);
  * (malloc'd, NUL-terminated; NULL with ENOMEM, or when f has none). */
 size_t rt_view_len(const struct rt_view *v, enum rt_file f, int64_t now);
 char *rt_view_text(const struct rt_view *v, enum rt_file f, int64_t now, size_t *len);
+/* text[0..n) with the digits of `uptime` put in at `at` (RT_NO_UPTIME:
+ * none), malloc'd and NUL-terminated; NULL when out of memory. */
+char *rt_text_fill(const char *text, size_t n, size_t at, int64_t uptime, size_t *len);
 struct rt_view *rt_view_ref(struct rt_view *v);
 void rt_view_unref(struct rt_view *v);
 

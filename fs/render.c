@@ -6,7 +6,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,17 +427,14 @@ char *render_health_parts(const struct rt_view *v, int64_t now, size_t *len, siz
 /* health.json whole, its uptime at `now` filled in. */
 static char *render_health(const struct rt_view *v, int64_t now, size_t *len)
 {
-	struct sbuf s = {0};
 	size_t n, at;
-	char *parts = render_health_parts(v, now, &n, &at);
+	char *parts = render_health_parts(v, now, &n, &at), *out;
 
-	if (!parts || at == RT_NO_UPTIME) {
-		*len = n;
-		return parts;
-	}
-	sb_printf(&s, "%.*s%" PRId64 "%s", (int)at, parts, rt_view_uptime(v, now), parts + at);
+	if (!parts)
+		return NULL;
+	out = rt_text_fill(parts, n, at, rt_view_uptime(v, now), len);
 	free(parts);
-	return sb_done(&s, len);
+	return out;
 }
 
 char *render_rt_file(enum rt_file f, const struct rt_view *v, int64_t now, size_t *len)
