@@ -275,6 +275,20 @@ put_manifest() {
 	mv -f "$T/stage/$name" "$MF/$name"
 }
 
+# hold_for_gone FILE KEY VALUE: FILE names a holder that is gone ("pid
+# <gone_pid>" and "KEY VALUE") and stays locked for a second by a stand-in
+# (as a child of a killed daemon between clone and exec holds it); sets
+# $gone_pid and $HOLDER, returns once the lock is held.
+hold_for_gone() {
+	gone_pid=$(sh -c 'echo $$')
+	mkdir -p "$(dirname "$1")"
+	printf 'pid %s\n%s %s\n' "$gone_pid" "$2" "$3" >"$1"
+	flock -x "$1" sleep 1 &
+	HOLDER=$!
+	HELPERS+=("$HOLDER")
+	wait_for "! flock -n '$1' true" 5
+}
+
 # ---- the daemon ----
 
 # owner_file MOUNT: where the daemon that serves MOUNT holds its lock

@@ -149,14 +149,7 @@ check "--shared-parent directly under /: nothing was created" "[ ! -e /arw-test-
 
 # --- an owner file still locked for a moment after its owner is gone ---
 # (a child of a killed daemon between clone and exec holds the descriptor)
-OWN=$(owner_file "$MNT")
-gone_pid=$(sh -c 'echo $$')
-mkdir -p "$(dirname "$OWN")"
-printf 'pid %s\nstate %s\n' "$gone_pid" "$STATE" >"$OWN"
-flock -x "$OWN" sleep 1 &
-HOLDER=$!
-HELPERS+=("$HOLDER")
-wait_for "! flock -n '$OWN' true" 5
+hold_for_gone "$(owner_file "$MNT")" state "$STATE"
 start_daemon
 check "an owner file held by what a gone owner left: the daemon waits and mounts" "daemon_up"
 check "the log says it waited for the gone owner" \

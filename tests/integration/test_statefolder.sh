@@ -108,12 +108,7 @@ check_match "a lock folder: its own message" "$STATE/lock is a directory, not a 
 # ---------- a lock still held for a moment after its holder is gone ----------
 # (a child of a killed daemon between clone and exec holds the descriptor)
 rmdir "$STATE/lock"
-gone_pid=$(sh -c 'echo $$')
-printf 'pid %s\nmount %s\n' "$gone_pid" "$MNT" >"$STATE/lock"
-flock -x "$STATE/lock" sleep 1 &
-HOLDER=$!
-HELPERS+=("$HOLDER")
-wait_for "! flock -n '$STATE/lock' true" 5
+hold_for_gone "$STATE/lock" mount "$MNT"
 start_daemon
 check "a lock held by what a gone holder left: the daemon waits and mounts" "daemon_up"
 check "the log says it waited for the gone holder" \
