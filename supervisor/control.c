@@ -33,7 +33,7 @@ static void record_ctl(struct runtime *rt, const char *text, const char *result)
 
 	snprintf(rt->ctl_last, sizeof(rt->ctl_last), "last: %s\nat: %s\nresult: %s\n",
 		 text, fmt_time(ts, sizeof(ts), now_ms()), result);
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 
 static bool is_up(const struct runtime *rt)
@@ -234,7 +234,7 @@ void rt_ctl(struct runtime *rt, const struct loop_cmd *c)
 		return;
 	}
 	if (c->ctl.wait_s > 0 && waiter_park(&rt->waiters, c, c->ctl.verb)) {
-		rt->dirty = true;   /* checked at publish */
+		rt_dirty(rt);   /* checked at publish */
 		rt_timers_changed(rt);
 		return;
 	}
@@ -246,7 +246,7 @@ void rt_stop_for_shutdown(struct runtime *rt)
 	waiter_fail_all(&rt->waiters, ESHUTDOWN, "the supervisor is shutting down");
 	if (rt->fsm.phase != PH_IDLE)
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (supervisor shutting down)");
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 
 /* start-all (up) or stop-all: every runtime's desired state, saved and
@@ -272,7 +272,7 @@ int rt_set_all(bool up)
 			if (rt->fsm.phase == PH_IDLE)
 				rt_set_state(rt, ST_OFFLINE, SEV_INFO, "Stopped by operator");
 		}
-		rt->dirty = true;
+		rt_dirty(rt);
 	}
 	return err;
 }

@@ -70,7 +70,7 @@ void rt_on_probe(void *ctx, const struct probe_outcome *o)
 	rt->has_probe_result = true;
 	snprintf(rt->probe_result, sizeof(rt->probe_result), "%s", o->msg);
 	rt->probe_latency = o->latency_ms;
-	rt->dirty = true;
+	rt_dirty(rt);
 	if (o->ok) {
 		rt->probe_failures = 0;
 		rt->probe_last_ok = now_ms();

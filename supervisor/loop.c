@@ -158,6 +158,7 @@ static void on_notify_ack(void *ctx, uint32_t events);
 static void on_notify_exit(void *ctx, uint32_t events);
 static void on_session_end(void *ctx, uint32_t events);
 static void on_mounts(void *ctx, uint32_t events);
+static void check_todo(void);
 
 int loop_init(void)
 {
@@ -472,19 +473,23 @@ static void on_mounts(void *ctx, uint32_t events)
  * replies of the pass. */
 static void publish_and_reply(void)
 {
+	struct runtime *rt, *next, *last;
 	int64_t mono;
-	size_t k;
 
 	if (sup.rescan_deferred && !sup.shutting_down)
 		scan_deferred();
-	for (k = 0; k < sup.nrts; k++)
-		if (sup.rts[k] && sup.rts[k]->dirty)
-			rt_publish(sup.rts[k]);
+	if (sup.check_timers)
+		check_todo();
+	/* The runtimes with work, not all of them.  `last`: the end of the
+	 * list as this pass found it (what the walks below add is for the
+	 * next pass). */
+	last = sup.todo_tail;
+	for (rt = sup.todo; rt; rt = rt == last ? NULL : rt->todo_next)
+		if (rt->dirty)
+			rt_publish(rt);
 	/* the disk after the tree; a failed save shows before the replies */
-	for (k = 0; k < sup.nrts; k++) {
-		struct runtime *rt = sup.rts[k];
-
-		if (rt && (rt->save_state_after || rt->save_pid_after || rt->clear_pid_after)) {
+	for (rt = sup.todo; rt; rt = rt == last ? NULL : rt->todo_next) {
+		if (rt->save_state_after || rt->save_pid_after || rt->clear_pid_after) {
 			rt_save_after_publish(rt);
 			if (rt->dirty)
 				rt_publish(rt);
@@ -496,11 +501,17 @@ static void publish_and_reply(void)
 	if (sup.root_waiters)
 		root_check_waiters(mono);
 	/* expiry after the checks: a waiter satisfied in this pass wins */
-	for (k = 0; k < sup.nrts; k++) {
-		if (sup.rts[k] && sup.rts[k]->waiters) {
-			waiter_expire(&sup.rts[k]->waiters, mono);
-			rt_timers_changed(sup.rts[k]);
+	for (rt = sup.todo; rt; rt = rt == last ? NULL : rt->todo_next) {
+		if (rt->waiters) {
+			waiter_expire(&rt->waiters, mono);
+			rt_timers_changed(rt);
 		}
+	}
+	/* off the list once nothing is left to do */
+	for (rt = sup.todo; rt; rt = next) {
+		next = rt == last ? NULL : rt->todo_next;
+		if (!rt_has_todo(rt))
+			rt_untodo(rt);
 	}
 	flush_replies(false);
 }
@@ -532,6 +543,25 @@ static void check_timers(void)
 				log_warnx("internal: runtime[%s]: a deadline in %lld ms is not in the timer heap",
 					  rt->spec->id, (long long)(d - mono_ms()));
 			rt_timers_changed(rt);
+		}
+	}
+}
+
+/* The same for sup.todo: a runtime with work for the end of the pass that
+ * is not on it (a flag set without rt_todo) is an internal error. */
+static void check_todo(void)
+{
+	size_t k;
+
+	for (k = 0; k < sup.nrts; k++) {
+		struct runtime *rt = sup.rts[k];
+
+		if (rt && !rt->in_todo && rt_has_todo(rt)) {
+			log_warnx("internal: runtime[%s]: has work for the end of the pass "
+				  "(dirty %d, saves %d%d%d, waiters %d, sweep %d) and is not on the list",
+				  rt->spec->id, rt->dirty, rt->save_state_after, rt->save_pid_after,
+				  rt->clear_pid_after, rt->waiters != NULL, rt->sweep_pending);
+			rt_todo(rt);
 		}
 	}
 }

@@ -37,7 +37,7 @@ static void log_failed(struct runtime *rt, int err)
 	else
 		log_info("runtime[%s]: writing %s works again", rt->spec->id, rt->log_path);
 	rt->log_errno = err;
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 
 static void log_open(struct runtime *rt)

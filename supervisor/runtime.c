@@ -46,7 +46,7 @@ void rt_set_state(struct runtime *rt, enum rt_state st, enum severity sev,
 	va_start(ap, fmt);
 	vsnprintf(rt->summary, sizeof(rt->summary), fmt, ap);
 	va_end(ap);
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 
 struct runtime *rt_find(const char *id)
@@ -93,7 +93,7 @@ static void save_result(struct runtime *rt, bool *unsaved, const char *what, int
 		rt->save_retry_at = 0;
 	}
 	if (was != (rt->state_unsaved || rt->pid_unsaved)) {
-		rt->dirty = true;
+		rt_dirty(rt);
 		sup.matrix_dirty = true;
 	}
 	rt_timers_changed(rt);
@@ -366,7 +366,7 @@ void rt_on_accelerators(void)
 		if (!rt || rt->removing)
 			continue;
 		label = accel_label(rt->spec);
-		rt->dirty = true;   /* its details say where it runs */
+		rt_dirty(rt);   /* its details say where it runs */
 		if (sup.shutting_down)
 			continue;
 		if (rt->missing_accel && rt->fsm.phase == PH_IDLE && rt->desired == DESIRED_AUTO &&
@@ -457,8 +457,10 @@ static void spawn(struct runtime *rt, int64_t mono, bool after)
 	if (rt->pidfd >= 0)
 		loop_watch(rt->pidfd, EPOLLIN, on_pidfd, rt);
 	loop_watch(rt->outfd, EPOLLIN, on_output, rt);
-	if (after)
+	if (after) {
 		rt->save_pid_after = true;   /* once the tree shows it */
+		rt_todo(rt);
+	}
 	else
 		save_pid(rt);
 	proc_scan_forget();
@@ -563,8 +565,10 @@ static void kill_all(struct runtime *rt)
 	kill(-rt->pid, SIGKILL);
 	if (!rt->fsm.leader_done)
 		kill(rt->pid, SIGKILL);
-	if (!rt->in_cg)
+	if (!rt->in_cg) {
 		rt->sweep_pending = true;
+		rt_todo(rt);
+	}
 }
 
 
@@ -637,10 +641,11 @@ static void end_process_phase(struct runtime *rt)
 	 * (on ext4, removing a file frees and may discard its blocks); a new
 	 * process's pid file replaces it then. */
 	rt->clear_pid_after = true;
+	rt_todo(rt);
 	rt->pid = 0;
 	if (rt->pid_unsaved)
 		save_result(rt, &rt->pid_unsaved, "pid file", 0);   /* nothing to keep now */
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 
 /* Gone after a stop: carry out what was asked for after it. */
@@ -704,6 +709,7 @@ static void after_crash(struct runtime *rt, int64_t lived, int64_t mono)
 		rt_publish(rt);
 		spawn(rt, mono, true);
 		rt->save_state_after = true;
+		rt_todo(rt);
 		log_info("runtime[%s]: %s; restarted", s->id, rt->exit_reason);
 		return;
 	}
@@ -878,31 +884,31 @@ void rt_on_sigchld(void)
 void rt_sweep(void)
 {
 	const char **ids;
-	size_t i, n = 0;
+	size_t n = 0;
 	pid_t pids[SWEPT_MAX];
+	struct runtime *rt, *next;
 	int k;
 
-	for (i = 0; i < sup.nrts; i++)
-		if (sup.rts[i] && sup.rts[i]->sweep_pending)
+	for (rt = sup.todo; rt; rt = rt->todo_next)
+		if (rt->sweep_pending)
 			n++;
 	if (!n)
 		return;
 	ids = calloc(n, sizeof(*ids));
 	if (!ids)
 		return;   /* tried again next pass */
-	for (i = 0, n = 0; i < sup.nrts; i++)
-		if (sup.rts[i] && sup.rts[i]->sweep_pending)
-			ids[n++] = sup.rts[i]->spec->id;
+	for (rt = sup.todo, n = 0; rt; rt = rt->todo_next)
+		if (rt->sweep_pending)
+			ids[n++] = rt->spec->id;
 	k = proc_signal_marked(sup.mount, ids, n, SIGKILL, pids, SWEPT_MAX);
 	if (k > 0)
 		log_info("sent SIGKILL to %d process%s of %s%s found by their environment (pid %d%s)",
 			 k, k == 1 ? "" : "es", ids[0], n > 1 ? " and others" : "", (int)pids[0],
 			 k > 1 ? ", ..." : "");
 	free(ids);
-	for (i = 0; i < sup.nrts; i++) {
-		struct runtime *rt = sup.rts[i];
-
-		if (rt && rt->sweep_pending) {
+	for (rt = sup.todo; rt; rt = next) {
+		next = rt->todo_next;   /* rt_reap may remove rt */
+		if (rt->sweep_pending) {
 			rt->sweep_pending = false;
 			/* with one runtime the pids are its own; with more, each
 			 * waits for all (they die together) */
@@ -947,6 +953,49 @@ struct fsm_out rt_fsm_step(struct runtime *rt, enum fsm_event ev, const struct f
 
 	rt_timers_changed(rt);
 	return out;
+}
+
+void rt_todo(struct runtime *rt)
+{
+	if (rt->in_todo)
+		return;
+	rt->in_todo = true;
+	rt->todo_next = NULL;
+	rt->todo_prev = sup.todo_tail;
+	if (sup.todo_tail)
+		sup.todo_tail->todo_next = rt;
+	else
+		sup.todo = rt;
+	sup.todo_tail = rt;
+}
+
+void rt_dirty(struct runtime *rt)
+{
+	rt->dirty = true;
+	rt_todo(rt);
+}
+
+void rt_untodo(struct runtime *rt)
+{
+	if (!rt->in_todo)
+		return;
+	if (rt->todo_prev)
+		rt->todo_prev->todo_next = rt->todo_next;
+	else
+		sup.todo = rt->todo_next;
+	if (rt->todo_next)
+		rt->todo_next->todo_prev = rt->todo_prev;
+	else
+		sup.todo_tail = rt->todo_prev;
+	rt->todo_prev = rt->todo_next = NULL;
+	rt->in_todo = false;
+}
+
+/* What keeps a runtime on sup.todo. */
+bool rt_has_todo(const struct runtime *rt)
+{
+	return rt->dirty || rt->save_state_after || rt->save_pid_after || rt->clear_pid_after ||
+	       rt->waiters || rt->sweep_pending;
 }
 
 void rt_timers_changed(struct runtime *rt)
@@ -1002,7 +1051,7 @@ void rt_on_timer(struct runtime *rt, int64_t mono)
 		rt_logs_notify(rt, mono);
 	if (rt->republish_at && mono >= rt->republish_at) {
 		rt->republish_at = 0;
-		rt->dirty = true;
+		rt_dirty(rt);
 	}
 	if (rt->save_retry_at && mono >= rt->save_retry_at)
 		save_retry(rt);
@@ -1144,7 +1193,7 @@ void rt_remove(struct runtime *rt)
 	}
 	if (rt->pid > 0) {
 		rt_begin_stop(rt, AFTER_REMOVE, "Removing (manifest gone)");
-		rt->dirty = true;
+		rt_dirty(rt);
 		return;
 	}
 	rt_probe_stop(rt);
@@ -1157,6 +1206,7 @@ void rt_remove(struct runtime *rt)
 	fs_inval_attr(TOP_RUNTIMES);
 	notify_removed(TOP_RUNTIMES, rt->spec->id, INO_RT(rt->slot, RF_DIR), true);
 	sup.rts[rt->slot] = NULL;
+	rt_untodo(rt);
 	theap_set(&sup.timers, &rt->timer, 0);
 	if (rt->clear_pid_after)
 		persist_pid_clear(rt->spec->id);
@@ -1179,7 +1229,7 @@ void rt_set_rejected(struct runtime *rt, const char *why)
 {
 	free(rt->rejected);
 	rt->rejected = why ? strdup(why) : NULL;
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 
 void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
@@ -1229,6 +1279,6 @@ void rt_update_spec(struct runtime *rt, struct rt_spec *spec)
 	else if (rt->desired == DESIRED_AUTO && was_auto && !spec->auto_start &&
 		 (rt->fsm.phase == PH_RUNNING || rt->fsm.phase == PH_BACKOFF))
 		rt_begin_stop(rt, AFTER_NONE, "Stopping (auto_start turned off)");
-	rt->dirty = true;
+	rt_dirty(rt);
 }
 

@@ -104,6 +104,8 @@ struct runtime {
 	int64_t mtime[RF_COUNT];
 	struct waiter *waiters;
 	bool dirty;
+	bool in_todo;                /* on sup.todo */
+	struct runtime *todo_prev, *todo_next;
 	bool announced;              /* published once: its files' changes go to inotify */
 	bool restore_pending;        /* restore/restart asked; completed not yet emitted */
 	enum rt_state ev_state;      /* last state/severity/summary in an event */
@@ -141,6 +143,10 @@ struct sup {
 	struct runtime **rts;        /* indexed by registry slot */
 	size_t nrts;
 	struct theap timers;         /* every runtime with a deadline, by its earliest */
+	/* every runtime with work for the end of the pass (dirty, a save,
+	 * waiters, a sweep), in the order they got it: the pass looks at
+	 * these, not at all of them (rt_todo) */
+	struct runtime *todo, *todo_tail;
 	bool check_timers;           /* ARW_CHECK_TIMERS=1: walk them all each pass too */
 	struct mfile **mfiles;
 	size_t nmfiles;
@@ -181,6 +187,12 @@ int64_t rt_deadline(const struct runtime *rt);
 /* File rt in sup.timers under its earliest deadline: after anything that
  * may have moved one earlier (a life-cycle step, a waiter, a retry). */
 void rt_timers_changed(struct runtime *rt);
+/* rt has work for the end of the pass: on sup.todo (once).  rt_dirty: its
+ * tree must be published again. */
+void rt_todo(struct runtime *rt);
+void rt_dirty(struct runtime *rt);
+void rt_untodo(struct runtime *rt);
+bool rt_has_todo(const struct runtime *rt);
 void rt_publish(struct runtime *rt);
 /* The saves a spawn left for after the publication (a crash's restart:
  * the new process runs, the tree shows it, then the disk is written). */
