@@ -41,7 +41,9 @@
 
 enum nkind { N_CHANGED = 1, N_CREATED, N_REMOVED };
 
-/* One message to the helper: what to do, where.  Acks are the seq alone. */
+/* One message to the helper: what to do, where.  Acks are the seq alone.
+ * N_CHANGED: one or more paths, each ended by a NUL (the changes waiting
+ * at the end of a pass go together; seq is the last one's). */
 struct nmsg {
 	uint64_t seq;
 	uint8_t kind;
@@ -61,7 +63,7 @@ struct nitem {
 
 static struct nitem *head, *tail;   /* waiting to be sent */
 static struct u64set queued_changes; /* the inodes of the N_CHANGED items waiting */
-static struct nitem *inflight;      /* sent, not acknowledged */
+static struct nitem *inflight;      /* sent, not acknowledged (a chain: one message) */
 static uint64_t next_seq, done_seq;
 static char mount[PATH_MAX];
 static int sock = -1, pidfd = -1;
@@ -147,6 +149,7 @@ static _Noreturn void helper_main(int s, pid_t parent)
 	static struct nmsg m;
 	sigset_t none;
 	ssize_t n;
+	char *p;
 	int sig;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -175,8 +178,10 @@ static _Noreturn void helper_main(int s, pid_t parent)
 		((char *)&m)[n] = '\0';
 		switch (m.kind) {
 		case N_CHANGED:
-			if (truncate(m.path, 0) < 0) {
-				/* gone meanwhile: nothing to tell */
+			for (p = m.path; p < (char *)&m + n; p += strlen(p) + 1) {
+				if (truncate(p, 0) < 0) {
+					/* gone meanwhile: nothing to tell */
+				}
 			}
 			break;
 		case N_CREATED:
@@ -247,43 +252,79 @@ static void item_free(struct nitem *it)
 	}
 }
 
-static void finished(struct nitem *it)
+static struct nitem *notify_last(struct nitem *it)
 {
-	if (it->seq > done_seq)
-		done_seq = it->seq;
-	item_free(it);
+	while (it->next)
+		it = it->next;
+	return it;
 }
 
-/* Send the next item when none is in flight.  Entry operations carry an
- * intent the lookups they cause must see, so one at a time, in order. */
+static void finished(struct nitem *it)
+{
+	struct nitem *next;
+
+	for (; it; it = next) {
+		next = it->next;
+		if (it->seq > done_seq)
+			done_seq = it->seq;
+		item_free(it);
+	}
+}
+
+/* The head item, off the queue. */
+static struct nitem *pop(void)
+{
+	struct nitem *it = head;
+
+	head = it->next;
+	if (!head)
+		tail = NULL;
+	it->next = NULL;
+	if (it->kind == N_CHANGED)
+		u64set_del(&queued_changes, it->ino);
+	return it;
+}
+
+/* it's path into m at `off`, NUL-ended; false when it does not fit. */
+static bool put(struct nmsg *m, size_t *off, const struct nitem *it)
+{
+	size_t room = sizeof(m->path) - *off;
+	int n;
+
+	if (it->kind == N_CHANGED)
+		n = snprintf(m->path + *off, room, "%s/%s", mount, it->name);
+	else
+		n = snprintf(m->path + *off, room, "%s/%s/%s", mount,
+			     it->parent == TOP_MANIFESTS ? "manifests" : "runtimes", it->name);
+	if (n < 0 || (size_t)n >= room)
+		return false;
+	*off += (size_t)n + 1;
+	return true;
+}
+
+/* Send the next message when none is in flight.  Entry operations carry an
+ * intent the lookups they cause must see, so one at a time, in order;
+ * changes carry none, and those in a row at the head go together. */
 static void send_next(void)
 {
 	static struct nmsg m;
-	struct nitem *it;
-	ssize_t n;
+	struct nitem *it, *last;
+	size_t off;
 
 	while (!inflight && head && sock >= 0) {
-		it = head;
-		memset(&m, 0, offsetof(struct nmsg, path));
-		m.seq = it->seq;
-		m.kind = (uint8_t)it->kind;
-		m.dir = it->dir;
-		if (it->kind == N_CHANGED)
-			n = snprintf(m.path, sizeof(m.path), "%s/%s", mount, it->name);
-		else
-			n = snprintf(m.path, sizeof(m.path), "%s/%s/%s", mount,
-				     it->parent == TOP_MANIFESTS ? "manifests" : "runtimes", it->name);
-		head = it->next;
-		if (!head)
-			tail = NULL;
-		if (it->kind == N_CHANGED)
-			u64set_del(&queued_changes, it->ino);
-		if (n < 0 || (size_t)n >= sizeof(m.path)) {
-			finished(it);
+		off = 0;
+		if (!put(&m, &off, head)) {
+			finished(pop());   /* a path too long: nothing to announce */
 			continue;
 		}
+		it = last = pop();
+		while (it->kind == N_CHANGED && head && head->kind == N_CHANGED && put(&m, &off, head))
+			last = last->next = pop();
+		m.seq = last->seq;
+		m.kind = (uint8_t)it->kind;
+		m.dir = it->dir;
 		set_intent(it);
-		if (send(sock, &m, offsetof(struct nmsg, path) + (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (send(sock, &m, offsetof(struct nmsg, path) + off, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 			/* the helper is gone: notify_on_exit starts another */
 			set_intent(NULL);
 			finished(it);
@@ -299,7 +340,7 @@ void notify_on_ack(void)
 	ssize_t n;
 
 	while ((n = recv(sock, &seq, sizeof(seq), MSG_DONTWAIT)) == (ssize_t)sizeof(seq)) {
-		if (inflight && inflight->seq == seq) {
+		if (inflight && notify_last(inflight)->seq == seq) {
 			set_intent(NULL);
 			finished(inflight);
 			inflight = NULL;
@@ -317,18 +358,11 @@ void notify_on_ack(void)
 
 static void drop_all(void)
 {
-	struct nitem *it;
-
 	set_intent(NULL);
-	if (inflight) {
-		finished(inflight);
-		inflight = NULL;
-	}
-	while ((it = head)) {
-		head = it->next;
-		finished(it);
-	}
-	tail = NULL;
+	finished(inflight);
+	inflight = NULL;
+	finished(head);
+	head = tail = NULL;
 	u64set_clear(&queued_changes);
 }
 

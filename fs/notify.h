@@ -18,8 +18,9 @@
  * daemon die; its exit closes /dev/fuse, the connection aborts, and the
  * helper's request fails.
  *
- * The loop thread drives it: one operation at a time over a socketpair,
- * each acknowledged.  notify_changed/created/removed queue, notify_flush
+ * The loop thread drives it: one message at a time over a socketpair,
+ * each acknowledged.  A message is one entry operation, or every change
+ * waiting in a row (a truncate each).  notify_changed/created/removed queue, notify_flush
  * sends; loop thread only
  * (like everything here but notify_is_caller and notify_current).
  */
