@@ -315,7 +315,7 @@ int cg_open(struct cg *cg, const char *kind, const char *id)
 		return -errno;
 	cg->dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(p, sizeof(p), "%s/cgroup.procs", cg->path);
-	cg->procsfd = open(p, O_WRONLY | O_CLOEXEC);
+	cg->procsfd = open(p, O_RDWR | O_CLOEXEC);
 	snprintf(p, sizeof(p), "%s/cgroup.events", cg->path);
 	cg->evfd = open(p, O_RDONLY | O_CLOEXEC);
 	if (cg->dirfd < 0 || cg->procsfd < 0 || cg->evfd < 0) {
@@ -348,20 +348,20 @@ int cg_populated(const struct cg *cg)
 	return populated_fd(cg->evfd);
 }
 
-/* cgroup.procs comes a page per read: read to the end, a number may span
- * two reads. */
-static int read_pids(const char *dir, pid_t *pids, int max)
+/* The pids in a cgroup.procs open on fd, up to max; the count of them all.
+ * It comes a page per read, and a number may span two reads.  By position:
+ * a read at 0 starts the listing over, so a descriptor kept open serves
+ * every count. */
+static int parse_pids(int fd, pid_t *pids, int max)
 {
-	char path[4400], buf[4096];
+	char buf[4096];
 	long cur = -1;
-	int fd, n = 0;
+	int n = 0;
+	off_t off = 0;
 	ssize_t got, i;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+	while ((got = pread(fd, buf, sizeof(buf), off)) > 0) {
+		off += got;
 		for (i = 0; i < got; i++) {
 			if (buf[i] >= '0' && buf[i] <= '9') {
 				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
@@ -376,18 +376,34 @@ static int read_pids(const char *dir, pid_t *pids, int max)
 		}
 	}
 	if (got < 0)
-		n = -errno;
-	else if (cur >= 0) {
+		return -errno;
+	if (cur >= 0) {
 		if (n < max)
 			pids[n] = (pid_t)cur;
 		n++;
 	}
+	return n;
+}
+
+static int read_pids(const char *dir, pid_t *pids, int max)
+{
+	char path[4400];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = parse_pids(fd, pids, max);
 	close(fd);
 	return n;
 }
 
 int cg_pids(const struct cg *cg, pid_t *pids, int max)
 {
+	/* each publication counts: no open, no path walk */
+	if (cg->procsfd >= 0)
+		return parse_pids(cg->procsfd, pids, max);
 	return read_pids(cg->path, pids, max);
 }
 

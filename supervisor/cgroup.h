@@ -20,7 +20,7 @@
 
 struct cg {
 	int dirfd;      /* the cgroup's folder (for CLONE_INTO_CGROUP); -1 none */
-	int procsfd;    /* its cgroup.procs, write-only (the child joins through it) */
+	int procsfd;    /* its cgroup.procs: the child joins through it; counts read it */
 	int evfd;       /* its cgroup.events, read-only; EPOLLPRI when it changes */
 	char path[4096];
 };
