@@ -245,6 +245,10 @@ static struct probe *probe_new(const char *url, int timeout_ms, probe_cb cb, voi
 	cu.easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
 	cu.easy_setopt(p->easy, CURLOPT_PROXY, "");   /* never via $http_proxy */
 	cu.easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* A connection of its own, closed once answered: one kept for the
+	 * next probe would hold one of the engine's HTTP worker threads while
+	 * idle (llama-server's cpp-httplib waits up to 5 s on it). */
+	cu.easy_setopt(p->easy, CURLOPT_FORBID_REUSE, 1L);
 	cu.easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, on_body);
 	cu.easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
 	cu.easy_setopt(p->easy, CURLOPT_USERAGENT, "arw-supervisor-probe");

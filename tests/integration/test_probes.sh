@@ -146,6 +146,24 @@ else
 fi
 check "no hanging exec probe is left after its runtime went" "! pgrep -f '^sleep 31.5\$' >/dev/null"
 
+# Each HTTP probe has a connection of its own, closed once answered: a
+# server that keeps connections open (llama-server's does, holding one of
+# its HTTP worker threads on each while it waits) sees one per probe.
+PK=$(free_port)
+jq -n --arg py "$(command -v python3)" --arg s "$(cd "$(dirname "$0")" && pwd)/py/keepalive_server.py" \
+	--arg p "$PK" '{id: "keepalive", adapter: "process", auto_start: true,
+	  process: {command: $py, args: ["-u", $s, $p],
+	            health: {url: "http://127.0.0.1:\($p)/health", interval_ms: 200}}}' |
+	put_manifest keepalive.json
+if wait_for "rt keepalive logs | grep -q 'requests=4\$'" 30; then
+	ok "keep-alive server: probed 4 times"
+else
+	not_ok "keep-alive server: probed 4 times (logs: $(rt keepalive logs | tail -n 2))"
+fi
+check_eq "keep-alive server: 4 probes came on 4 connections" "connections=4 requests=4" \
+	"$(rt keepalive logs | grep 'requests=4$')"
+rm -f "$MF/keepalive.json"
+
 # The probes' own processes never linger: no curl or sh -c of ours is left
 # once the supervisor is gone.
 stop_daemon
