@@ -1,10 +1,10 @@
-"""snapshot_open.py ROUNDS CTL FILE...: every open is a snapshot.
+"""snapshot_open.py ROUNDS CTL VERB FILE...: every open is a snapshot.
 
 Per round, for each FILE: handle A is opened and its first 5 bytes read;
 handle B is opened and read whole (the version both opens saw).  Then
-`restart` is written to CTL (which returns once the tree shows it, so every
-later open sees the new version), and the rest of A is read 7 bytes at a
-time.  A must equal B: the read after the change still came from A's own
+VERB is written to CTL (`restart`, or `restart wait=N`), which returns once
+the tree shows it, so every later open sees the new version, and the rest
+of A is read 7 bytes at a time.  A must equal B: the read after the change still came from A's own
 version, never half of one and half of another.  A fresh open after the
 change is compared too, to show that something did change.  No sleeps.
 
@@ -12,7 +12,7 @@ Prints one line per FILE: "NAME same=N changed=M rounds=R", and a line
 "MIXED NAME ..." for each A that differs from B."""
 import os, sys
 
-rounds, ctl, files = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+rounds, ctl, verb, files = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4:]
 same = {f: 0 for f in files}
 changed = {f: 0 for f in files}
 
@@ -36,7 +36,7 @@ for r in range(rounds):
         os.close(b)
         handles.append((f, a, head, whole))
     fd = os.open(ctl, os.O_WRONLY)
-    os.write(fd, b"restart\n")
+    os.write(fd, verb + b"\n")
     os.close(fd)
     for f, a, head, whole in handles:
         got = head + read_all(a, 7)
