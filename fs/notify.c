@@ -252,7 +252,8 @@ static void item_free(struct nitem *it)
 	}
 }
 
-static struct nitem *notify_last(struct nitem *it)
+/* The last item of a message's chain: its seq is the message's. */
+static struct nitem *chain_last(struct nitem *it)
 {
 	while (it->next)
 		it = it->next;
@@ -340,7 +341,7 @@ void notify_on_ack(void)
 	ssize_t n;
 
 	while ((n = recv(sock, &seq, sizeof(seq), MSG_DONTWAIT)) == (ssize_t)sizeof(seq)) {
-		if (inflight && notify_last(inflight)->seq == seq) {
+		if (inflight && chain_last(inflight)->seq == seq) {
 			set_intent(NULL);
 			finished(inflight);
 			inflight = NULL;

@@ -20,9 +20,9 @@
  *
  * The loop thread drives it: one message at a time over a socketpair,
  * each acknowledged.  A message is one entry operation, or every change
- * waiting in a row (a truncate each).  notify_changed/created/removed queue, notify_flush
- * sends; loop thread only
- * (like everything here but notify_is_caller and notify_current).
+ * waiting in a row (a truncate each).  notify_changed/created/removed
+ * queue, notify_flush sends; loop thread only (like everything here but
+ * notify_is_caller and notify_current).
  */
 #ifndef ARW_NOTIFY_H
 #define ARW_NOTIFY_H

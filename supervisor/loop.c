@@ -469,6 +469,12 @@ static void on_mounts(void *ctx, uint32_t events)
 
 /* ---- the pass ---- */
 
+/* The runtime after rt on sup.todo, up to `last` (then NULL). */
+static struct runtime *todo_upto(const struct runtime *rt, const struct runtime *last)
+{
+	return rt == last ? NULL : rt->todo_next;
+}
+
 /* Publish what changed, answer the waiters that are settled, then the
  * replies of the pass. */
 static void publish_and_reply(void)
@@ -484,11 +490,11 @@ static void publish_and_reply(void)
 	 * list as this pass found it (what the walks below add is for the
 	 * next pass). */
 	last = sup.todo_tail;
-	for (rt = sup.todo; rt; rt = rt == last ? NULL : rt->todo_next)
+	for (rt = sup.todo; rt; rt = todo_upto(rt, last))
 		if (rt->dirty)
 			rt_publish(rt);
 	/* the disk after the tree; a failed save shows before the replies */
-	for (rt = sup.todo; rt; rt = rt == last ? NULL : rt->todo_next) {
+	for (rt = sup.todo; rt; rt = todo_upto(rt, last)) {
 		if (rt->save_state_after || rt->save_pid_after || rt->clear_pid_after) {
 			rt_save_after_publish(rt);
 			if (rt->dirty)
@@ -501,7 +507,7 @@ static void publish_and_reply(void)
 	if (sup.root_waiters)
 		root_check_waiters(mono);
 	/* expiry after the checks: a waiter satisfied in this pass wins */
-	for (rt = sup.todo; rt; rt = rt == last ? NULL : rt->todo_next) {
+	for (rt = sup.todo; rt; rt = todo_upto(rt, last)) {
 		if (rt->waiters) {
 			waiter_expire(&rt->waiters, mono);
 			rt_timers_changed(rt);
@@ -509,7 +515,7 @@ static void publish_and_reply(void)
 	}
 	/* off the list once nothing is left to do */
 	for (rt = sup.todo; rt; rt = next) {
-		next = rt == last ? NULL : rt->todo_next;
+		next = todo_upto(rt, last);
 		if (!rt_has_todo(rt))
 			rt_untodo(rt);
 	}

@@ -460,9 +460,9 @@ static void spawn(struct runtime *rt, int64_t mono, bool after)
 	if (after) {
 		rt->save_pid_after = true;   /* once the tree shows it */
 		rt_todo(rt);
-	}
-	else
+	} else {
 		save_pid(rt);
+	}
 	proc_scan_forget();
 	log_info("runtime[%s]: started pid %d: %s%s", s->id, (int)rt->pid, s->command,
 		 rt->in_cg ? "" : cg_enabled() ? " (not in a cgroup)" : "");
