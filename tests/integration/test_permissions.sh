@@ -17,13 +17,10 @@ JSON
 # as UID GID GROUPS CMD...: CMD as that user (GROUPS: supplementary, "" none);
 # prints "ok" when it succeeds, else its stderr (for `test`: nothing).
 as() {
-	local uid=$1 gid=$2 groups=$3 out
+	local ids=(--reuid="$1" --regid="$2") out
+	if [ -n "$3" ]; then ids+=(--groups="$3"); else ids+=(--clear-groups); fi
 	shift 3
-	if [ -n "$groups" ]; then
-		out=$(setpriv --reuid="$uid" --regid="$gid" --groups="$groups" -- "$@" 2>&1 >/dev/null) && out=ok
-	else
-		out=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@" 2>&1 >/dev/null) && out=ok
-	fi
+	out=$(setpriv "${ids[@]}" -- "$@" 2>&1 >/dev/null) && out=ok
 	echo "$out"
 }
 R=$MNT/runtimes/p
